@@ -1,0 +1,40 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace netcore::protocol {
+
+/// Receive-side limits. Every size a peer names is checked against these before anything is
+/// allocated; every violation is a typed errc. All are configurable; the defaults are safe.
+struct limits {
+  /// Largest frame payload accepted (at most max_wire_payload). Also the decoder's only buffer.
+  std::uint32_t max_frame_payload = 1u << 20;
+  /// Largest message body accepted (declared or received).
+  std::uint64_t max_message_size = std::uint64_t{16} << 30;
+  /// Most messages from the peer that may be open (being received) at once.
+  std::uint32_t max_concurrent_messages = 1024;
+  /// Most body bytes held in memory across all open incoming messages.
+  std::uint64_t max_buffered_bytes = std::uint64_t{64} << 20;
+  /// Longest route, in bytes.
+  std::uint32_t max_route_length = 1024;
+  /// Most header fields in one OPEN frame.
+  std::uint32_t max_headers = 64;
+  /// Most bytes of route plus headers in one OPEN frame.
+  std::uint32_t max_metadata_bytes = 64u << 10;
+  /// An open incoming message with no frame for this long fails with errc::idle_timeout.
+  std::chrono::milliseconds idle_timeout{30'000};
+};
+
+/// Where incoming message bodies are kept while they arrive.
+struct storage_policy {
+  /// Bodies up to this size stay in memory; larger ones (declared, or grown past it) go to a file.
+  std::uint64_t memory_threshold = std::uint64_t{4} << 20;
+  /// Directory for spill files; empty = never spill (bodies stay in memory, bounded by
+  /// limits::max_buffered_bytes). Files are created there exclusively with mode 0600 under a
+  /// name chosen locally, and removed when their message fails or is cancelled.
+  std::string spill_directory;
+};
+
+}  // namespace netcore::protocol

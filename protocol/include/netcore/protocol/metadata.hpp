@@ -1,0 +1,91 @@
+#pragma once
+
+#include <netcore/protocol/bytes.hpp>
+#include <netcore/protocol/error.hpp>
+#include <netcore/protocol/limits.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace netcore::protocol {
+
+/// How a message body is encoded (travels in OPEN).
+enum class content_type : std::uint8_t {
+  raw = 0,      ///< Opaque bytes.
+  text = 1,     ///< UTF-8 text.
+  json = 2,     ///< JSON (nlohmann-json).
+  msgpack = 3,  ///< MessagePack (msgpack-c).
+};
+
+/// A short name for `t` ("raw", "text", "json", "msgpack"; "unknown" otherwise).
+const char* to_string(content_type t) noexcept;
+
+/// One application header (name/value pair); names are case-sensitive bytes.
+struct header_field {
+  std::string name;
+  std::string value;
+  friend bool operator==(const header_field& a, const header_field& b) {
+    return a.name == b.name && a.value == b.value;
+  }
+};
+
+/// What an OPEN frame says about a message, besides its id and size.
+struct message_meta {
+  /// Where the message goes (e.g. "files/upload"); the application layer routes on it.
+  std::string route;
+  /// How the body is encoded.
+  content_type type = content_type::raw;
+  /// Scheduling priority on the sender's link: higher levels are served first.
+  std::uint8_t priority = 0;
+  /// Application headers, in order.
+  std::vector<header_field> headers;
+
+  /// The value of the first header named `name`, or nullptr.
+  const std::string* header(std::string_view name) const noexcept;
+
+  friend bool operator==(const message_meta& a, const message_meta& b) {
+    return a.route == b.route && a.type == b.type && a.priority == b.priority &&
+           a.headers == b.headers;
+  }
+};
+
+/// Bytes encode_meta() appends for `meta`.
+std::size_t encoded_meta_size(const message_meta& meta) noexcept;
+
+/// Appends the OPEN metadata block for `meta` to `out` (docs/PROTOCOL.md, "OPEN").
+void encode_meta(const message_meta& meta, byte_buffer& out);
+
+/// Parses the metadata block at the front of an OPEN payload into `out`, checking `lim`
+/// (route length, header count, metadata bytes). On success `consumed` is the block's size.
+/// Errors: errc::malformed_frame (truncated or inconsistent), errc::metadata_too_large.
+errc decode_meta(byte_view payload, const limits& lim, message_meta& out, std::size_t& consumed);
+
+/// Connection settings a side announces in its HELLO frame (docs/PROTOCOL.md, "HELLO").
+struct settings {
+  /// Largest frame payload the sender of HELLO accepts.
+  std::uint32_t max_frame_payload = 1u << 20;
+  /// Credit every new incoming message starts with, in body bytes.
+  std::uint64_t initial_message_credit = std::uint64_t{1} << 20;
+  /// Credit the connection starts with, in body bytes across all messages.
+  std::uint64_t initial_connection_credit = std::uint64_t{16} << 20;
+  /// Most concurrent incoming messages the sender of HELLO accepts.
+  std::uint32_t max_concurrent_messages = 1024;
+
+  friend bool operator==(const settings& a, const settings& b) {
+    return a.max_frame_payload == b.max_frame_payload &&
+           a.initial_message_credit == b.initial_message_credit &&
+           a.initial_connection_credit == b.initial_connection_credit &&
+           a.max_concurrent_messages == b.max_concurrent_messages;
+  }
+};
+
+/// Appends the HELLO payload for `s` to `out`.
+void encode_settings(const settings& s, byte_buffer& out);
+
+/// Parses a HELLO payload; unknown setting ids are ignored, known ones overwrite `out`.
+/// Errors: errc::malformed_frame.
+errc decode_settings(byte_view payload, settings& out);
+
+}  // namespace netcore::protocol
