@@ -10,8 +10,10 @@
 #include <msgpack.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cstddef>
 #include <string>
 #include <string_view>
+#include <utility>
 
 /// Payload codecs: raw bytes, UTF-8 text, JSON and MessagePack, tagged by content_type.
 /// Decoding never throws: malformed input is errc::decode_failed.
@@ -48,18 +50,31 @@ result<std::string> decode_text(byte_view bytes);
 /// Parses JSON. Errors: errc::decode_failed.
 result<nlohmann::json> decode_json(byte_view bytes);
 
+namespace detail {
+
+/// Deepest container nesting the structured decoders accept (JSON arrays/objects, MessagePack
+/// arrays/maps, empty ones included); deeper input is errc::decode_failed.
+inline constexpr std::size_t max_nesting_depth = 64;
+
+/// Unpacks exactly one MessagePack object from `bytes`. The input is first checked without
+/// allocating (complete, no trailing bytes, nesting at most max_nesting_depth, every declared
+/// element actually present), then unpacked with limits derived from its size, so the memory
+/// used stays proportional to `bytes.size()` whatever lengths the input claims.
+/// Errors: errc::decode_failed.
+result<msgpack::object_handle> unpack_msgpack(byte_view bytes) noexcept;
+
+}  // namespace detail
+
 /// Unpacks exactly one MessagePack object from `bytes` and converts it to T. Errors:
-/// errc::decode_failed (malformed, trailing bytes, or not convertible to T).
+/// errc::decode_failed (malformed, trailing bytes, too deeply nested, or not convertible to T).
 template <class T>
 result<T> decode_msgpack(byte_view bytes) {
+  result<msgpack::object_handle> oh = detail::unpack_msgpack(bytes);
+  if (!oh) return oh.error();
   try {
-    std::size_t offset = 0;
-    msgpack::object_handle oh = msgpack::unpack(reinterpret_cast<const char*>(bytes.data()),
-                                                bytes.size(), offset);
-    if (offset != bytes.size()) return errc::decode_failed;
     T value;
-    oh.get().convert(value);
-    return value;
+    oh->get().convert(value);
+    return result<T>(std::move(value));
   } catch (const std::exception&) {
     return errc::decode_failed;
   }

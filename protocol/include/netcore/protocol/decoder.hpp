@@ -31,13 +31,13 @@ struct decode_result {
 
 /// Counters kept by a decoder.
 struct decoder_stats {
-  std::uint64_t frames = 0;           ///< Verified frames returned.
-  std::uint64_t bytes = 0;            ///< Bytes consumed in total.
-  std::uint64_t dropped_bytes = 0;    ///< Bytes discarded while resynchronising.
-  std::uint64_t resyncs = 0;          ///< Times the decoder lost the frame boundary.
-  std::uint64_t corrupt_payloads = 0; ///< Frames dropped for a payload checksum mismatch.
-  std::uint64_t oversized = 0;        ///< Frames skipped for exceeding max_frame_payload.
-  std::uint64_t unknown_skipped = 0;  ///< Frames of unknown type skipped.
+  std::uint64_t frames = 0;            ///< Verified frames returned.
+  std::uint64_t bytes = 0;             ///< Bytes consumed in total.
+  std::uint64_t dropped_bytes = 0;     ///< Bytes discarded while resynchronising.
+  std::uint64_t resyncs = 0;           ///< Times the decoder lost the frame boundary.
+  std::uint64_t corrupt_payloads = 0;  ///< Frames dropped for a payload checksum mismatch.
+  std::uint64_t oversized = 0;         ///< Frames skipped for exceeding max_frame_payload.
+  std::uint64_t unknown_skipped = 0;   ///< Frames of unknown type skipped.
 };
 
 /// Incremental, allocation-bounded frame decoder (sans I/O).
@@ -63,7 +63,9 @@ class decoder {
   /// Counters since construction.
   const decoder_stats& stats() const noexcept { return stats_; }
   /// True when no partial frame is buffered (a clean frame boundary).
-  bool at_boundary() const noexcept { return state_ == state::header && buf_.empty(); }
+  bool at_boundary() const noexcept {
+    return state_ == state::header && (buf_.empty() || pending_clear_);
+  }
 
  private:
   enum class state { header, payload, skip, resync };
@@ -74,9 +76,10 @@ class decoder {
   std::uint32_t max_payload_;
   state state_ = state::header;
   frame_header header_{};
-  byte_buffer buf_;               // partial header or partial frame payload
-  std::uint64_t skip_left_ = 0;   // payload bytes still to skip
-  std::size_t dropped_ = 0;       // dropped in the current resync episode
+  byte_buffer buf_;              // partial header or partial frame payload
+  std::uint64_t skip_left_ = 0;  // payload bytes still to skip
+  std::size_t dropped_ = 0;      // dropped in the current resync episode
+  bool pending_clear_ = false;   // buf_ holds the payload last returned
   decoder_stats stats_{};
 };
 

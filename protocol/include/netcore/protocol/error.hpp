@@ -16,32 +16,33 @@ enum class errc : int {
   payload_corrupt = 4,      ///< Payload CRC32C mismatch; the frame's message fails.
   malformed_frame = 5,      ///< A frame whose payload does not parse for its type.
   // -- messages --
-  unknown_message = 10,       ///< DATA/END/CANCEL for a message id that is not open.
-  duplicate_message = 11,     ///< OPEN for a message id that is already open.
-  offset_mismatch = 12,       ///< DATA whose offset is not the next expected byte.
-  size_mismatch = 13,         ///< More or fewer bytes than the OPEN frame declared.
-  digest_mismatch = 14,       ///< The whole-message XXH3 digest does not match.
-  message_too_large = 15,     ///< Declared or received size above limits::max_message_size.
-  too_many_messages = 16,     ///< Above limits::max_concurrent_messages.
-  metadata_too_large = 17,    ///< Route or headers above their limits.
-  memory_limit = 18,          ///< In-memory buffering above limits::max_buffered_bytes.
-  idle_timeout = 19,          ///< No frame for an open message within limits::idle_timeout.
-  cancelled = 20,             ///< The message was cancelled (by either side).
-  flow_control = 21,          ///< The peer sent more than the credit it was granted.
+  unknown_message = 10,     ///< DATA/END/CANCEL for a message id that is not open.
+  duplicate_message = 11,   ///< OPEN for a message id that is already open.
+  offset_mismatch = 12,     ///< DATA whose offset is not the next expected byte.
+  size_mismatch = 13,       ///< More or fewer bytes than the OPEN frame declared.
+  digest_mismatch = 14,     ///< The whole-message XXH3 digest does not match.
+  message_too_large = 15,   ///< Declared or received size above limits::max_message_size.
+  too_many_messages = 16,   ///< Above limits::max_concurrent_messages.
+  metadata_too_large = 17,  ///< Route or headers above their limits.
+  memory_limit = 18,        ///< In-memory buffering above limits::max_buffered_bytes.
+  idle_timeout = 19,        ///< No frame for an open message within limits::idle_timeout.
+  cancelled = 20,           ///< The message was cancelled (by either side).
+  flow_control = 21,        ///< The peer sent more than the credit it was granted.
   // -- storage --
   storage_failed = 30,  ///< Creating, writing or reading a spill file failed (e.g. a full disk).
   // -- payload codecs --
   decode_failed = 40,          ///< A body does not parse as its content type.
   content_type_mismatch = 41,  ///< The body carries another content type than the one asked for.
   // -- connection --
-  disconnected = 50,     ///< The transport closed or failed.
-  peer_timeout = 51,     ///< The peer stayed silent beyond the keepalive limit.
-  going_away = 52,       ///< The peer sent GOAWAY; no new messages are accepted.
-  protocol_error = 53,   ///< The peer violated the protocol badly enough to end the connection.
-  shutting_down = 54,    ///< The local side is closing.
-  send_failed = 55,      ///< The transport refused bytes.
-  unknown_route = 60,    ///< No handler is registered for a route.
-  internal_error = 99,   ///< A bug: an invariant did not hold.
+  disconnected = 50,    ///< The transport closed or failed.
+  peer_timeout = 51,    ///< The peer stayed silent beyond the keepalive limit.
+  going_away = 52,      ///< The peer sent GOAWAY; no new messages are accepted.
+  protocol_error = 53,  ///< The peer violated the protocol badly enough to end the connection.
+  shutting_down = 54,   ///< The local side is closing.
+  send_failed = 55,     ///< The transport refused bytes.
+  timed_out = 56,       ///< A local wait (e.g. for an incoming message) ran out of time.
+  unknown_route = 60,   ///< No handler is registered for a route.
+  internal_error = 99,  ///< A bug: an invariant did not hold.
 };
 
 /// A short, stable, human-readable name for `e` (e.g. "digest_mismatch").

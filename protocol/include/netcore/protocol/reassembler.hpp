@@ -26,17 +26,17 @@ struct incoming_message {
 struct reassembly_event {
   enum class kind { completed, failed };
   kind what = kind::completed;
-  std::uint64_t id = 0;       ///< The peer's message id.
-  errc error = errc::ok;      ///< kind::failed: why.
-  incoming_message message;   ///< kind::completed: the message.
+  std::uint64_t id = 0;      ///< The peer's message id.
+  errc error = errc::ok;     ///< kind::failed: why.
+  incoming_message message;  ///< kind::completed: the message.
 };
 
 /// Counters kept by a reassembler.
 struct reassembler_stats {
   std::uint64_t completed = 0;
   std::uint64_t failed = 0;
-  std::uint64_t spilled = 0;       ///< Messages that went to a file.
-  std::uint64_t body_bytes = 0;    ///< Body bytes accepted.
+  std::uint64_t spilled = 0;     ///< Messages that went to a file.
+  std::uint64_t body_bytes = 0;  ///< Body bytes accepted.
 };
 
 /// Rebuilds incoming messages from decoded frames (sans I/O; time is passed in).

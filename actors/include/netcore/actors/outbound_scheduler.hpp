@@ -1,0 +1,91 @@
+#pragma once
+
+#include <netcore/protocol/bytes.hpp>
+#include <netcore/protocol/digest.hpp>
+
+#include <array>
+#include <bitset>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+
+namespace netcore::actors {
+
+/// One thing an outgoing message wants on the wire, in order: OPEN, DATA..., END, or a whole
+/// small message as one SINGLE frame.
+struct outbound_item {
+  enum class kind : std::uint8_t { open, data, end, single };
+  kind what = kind::data;
+  /// DATA: offset of the chunk; OPEN/END/SINGLE: total body size (OPEN: may be unknown_size).
+  std::uint64_t position = 0;
+  /// DATA/SINGLE: the body bytes, kept alive by `owner`.
+  protocol::byte_view bytes;
+  std::shared_ptr<const void> owner;
+  /// END: the whole-body digest.
+  protocol::digest64 digest = 0;
+
+  /// Body bytes this item costs in flow-control credit and fairness.
+  std::size_t body_size() const noexcept {
+    return what == kind::data || what == kind::single ? bytes.size() : 0;
+  }
+};
+
+/// Chooses what goes on the wire next among many outgoing messages (no I/O, no actors).
+///
+/// Priority levels 0–255: a higher level is always served first. Within a level, messages share
+/// the stream by deficit round robin over *bytes* (quantum per turn), so a message cut into small
+/// chunks gets the same bandwidth as one cut into large chunks. A message whose next DATA may not
+/// go for lack of flow-control credit is set aside (stalled) and does not hold up the others
+/// until unstall()/unstall_all() brings it back.
+class outbound_scheduler {
+ public:
+  /// `quantum`: bytes a message may send per round (at least the largest chunk).
+  explicit outbound_scheduler(std::size_t quantum);
+
+  /// Makes message `id` known at `priority`. Items can then be pushed.
+  void add(std::uint64_t id, std::uint8_t priority);
+  /// Appends an item to message `id`'s queue (which must be known).
+  void push(std::uint64_t id, outbound_item item);
+  /// Forgets message `id` and drops its queued items.
+  void remove(std::uint64_t id);
+  /// True when `id` is known.
+  bool contains(std::uint64_t id) const { return messages_.count(id) != 0; }
+
+  /// Decides whether `bytes` of body for message `id` may go now (flow-control credit).
+  using credit_check = std::function<bool(std::uint64_t id, std::size_t bytes)>;
+
+  /// The next item to send and its message id, or nothing when no message can send.
+  std::optional<std::pair<std::uint64_t, outbound_item>> next(const credit_check& can_send);
+
+  /// Brings a stalled message back into rotation (its credit grew).
+  void unstall(std::uint64_t id);
+  /// Brings every stalled message back (the connection's credit grew).
+  void unstall_all();
+
+  /// Items queued for message `id`.
+  std::size_t queued(std::uint64_t id) const;
+  /// Messages known.
+  std::size_t size() const noexcept { return messages_.size(); }
+  /// True when no message has an item that could be sent (ignoring stalls).
+  bool idle() const noexcept { return active_.none(); }
+
+ private:
+  struct entry {
+    std::uint8_t priority = 0;
+    std::deque<outbound_item> items;
+    std::size_t deficit = 0;
+    bool in_ring = false;
+    bool stalled = false;
+  };
+  void activate(std::uint64_t id, entry& e);
+
+  std::size_t quantum_;
+  std::unordered_map<std::uint64_t, entry> messages_;
+  std::array<std::deque<std::uint64_t>, 256> rings_;
+  std::bitset<256> active_;
+};
+
+}  // namespace netcore::actors

@@ -1,0 +1,158 @@
+#include <netcore/protocol/error.hpp>
+
+#include <string>
+
+namespace netcore::protocol {
+
+std::string_view to_string(errc e) noexcept {
+  switch (e) {
+  case errc::ok:
+    return "ok";
+  case errc::header_corrupt:
+    return "header_corrupt";
+  case errc::unsupported_version:
+    return "unsupported_version";
+  case errc::frame_too_large:
+    return "frame_too_large";
+  case errc::payload_corrupt:
+    return "payload_corrupt";
+  case errc::malformed_frame:
+    return "malformed_frame";
+  case errc::unknown_message:
+    return "unknown_message";
+  case errc::duplicate_message:
+    return "duplicate_message";
+  case errc::offset_mismatch:
+    return "offset_mismatch";
+  case errc::size_mismatch:
+    return "size_mismatch";
+  case errc::digest_mismatch:
+    return "digest_mismatch";
+  case errc::message_too_large:
+    return "message_too_large";
+  case errc::too_many_messages:
+    return "too_many_messages";
+  case errc::metadata_too_large:
+    return "metadata_too_large";
+  case errc::memory_limit:
+    return "memory_limit";
+  case errc::idle_timeout:
+    return "idle_timeout";
+  case errc::cancelled:
+    return "cancelled";
+  case errc::flow_control:
+    return "flow_control";
+  case errc::storage_failed:
+    return "storage_failed";
+  case errc::decode_failed:
+    return "decode_failed";
+  case errc::content_type_mismatch:
+    return "content_type_mismatch";
+  case errc::disconnected:
+    return "disconnected";
+  case errc::peer_timeout:
+    return "peer_timeout";
+  case errc::going_away:
+    return "going_away";
+  case errc::protocol_error:
+    return "protocol_error";
+  case errc::shutting_down:
+    return "shutting_down";
+  case errc::send_failed:
+    return "send_failed";
+  case errc::timed_out:
+    return "timed_out";
+  case errc::unknown_route:
+    return "unknown_route";
+  case errc::internal_error:
+    return "internal_error";
+  }
+  return "unknown";
+}
+
+namespace {
+
+const char* describe(errc e) noexcept {
+  switch (e) {
+  case errc::ok:
+    return "success";
+  case errc::header_corrupt:
+    return "frame header corrupt (bad magic or header checksum)";
+  case errc::unsupported_version:
+    return "unsupported protocol version";
+  case errc::frame_too_large:
+    return "frame payload larger than the receiver accepts";
+  case errc::payload_corrupt:
+    return "frame payload checksum mismatch";
+  case errc::malformed_frame:
+    return "malformed frame payload";
+  case errc::unknown_message:
+    return "frame for a message that is not open";
+  case errc::duplicate_message:
+    return "message id already open";
+  case errc::offset_mismatch:
+    return "data chunk at an unexpected offset";
+  case errc::size_mismatch:
+    return "message size differs from the declared size";
+  case errc::digest_mismatch:
+    return "whole-message digest mismatch";
+  case errc::message_too_large:
+    return "message larger than the receiver accepts";
+  case errc::too_many_messages:
+    return "too many concurrent messages";
+  case errc::metadata_too_large:
+    return "message route or headers too large";
+  case errc::memory_limit:
+    return "in-memory buffering limit exceeded";
+  case errc::idle_timeout:
+    return "message idle for too long";
+  case errc::cancelled:
+    return "message cancelled";
+  case errc::flow_control:
+    return "peer sent more than its flow-control credit";
+  case errc::storage_failed:
+    return "spill file storage failed";
+  case errc::decode_failed:
+    return "message body does not decode as its content type";
+  case errc::content_type_mismatch:
+    return "message body has another content type";
+  case errc::disconnected:
+    return "connection closed";
+  case errc::peer_timeout:
+    return "peer silent for too long";
+  case errc::going_away:
+    return "peer is going away";
+  case errc::protocol_error:
+    return "peer violated the protocol";
+  case errc::shutting_down:
+    return "local side is shutting down";
+  case errc::send_failed:
+    return "transport refused to send";
+  case errc::timed_out:
+    return "timed out waiting";
+  case errc::unknown_route:
+    return "no handler for the route";
+  case errc::internal_error:
+    return "internal error";
+  }
+  return nullptr;
+}
+
+class category final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "netcore"; }
+
+  std::string message(int value) const override {
+    if (const char* text = describe(static_cast<errc>(value))) return text;
+    return "unknown netcore error " + std::to_string(value);
+  }
+};
+
+}  // namespace
+
+const std::error_category& protocol_category() noexcept {
+  static const category instance;
+  return instance;
+}
+
+}  // namespace netcore::protocol

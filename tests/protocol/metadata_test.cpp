@@ -1,0 +1,151 @@
+#include <netcore/protocol/metadata.hpp>
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+using namespace netcore::protocol;
+
+namespace {
+
+message_meta sample() {
+  message_meta m;
+  m.route = "users/42/avatar";
+  m.type = content_type::msgpack;
+  m.priority = 200;
+  m.headers = {{"reply-to", "17"}, {"empty", ""}, {"", "no name"}};
+  return m;
+}
+
+}  // namespace
+
+TEST(metadata, round_trip) {
+  auto m = sample();
+  byte_buffer buf;
+  encode_meta(m, buf);
+  EXPECT_EQ(buf.size(), encoded_meta_size(m));
+  message_meta back;
+  std::size_t used = 0;
+  ASSERT_EQ(decode_meta(buf, limits{}, back, used), errc::ok);
+  EXPECT_EQ(back, m);
+  EXPECT_EQ(used, buf.size());
+  ASSERT_NE(back.header("reply-to"), nullptr);
+  EXPECT_EQ(*back.header("reply-to"), "17");
+  EXPECT_EQ(back.header("missing"), nullptr);
+}
+
+TEST(metadata, trailing_bytes_are_left_for_the_body) {
+  auto m = sample();
+  byte_buffer buf;
+  encode_meta(m, buf);
+  auto meta_len = buf.size();
+  buf.push_back(1);
+  buf.push_back(2);
+  message_meta back;
+  std::size_t used = 0;
+  ASSERT_EQ(decode_meta(buf, limits{}, back, used), errc::ok);
+  EXPECT_EQ(used, meta_len);
+}
+
+TEST(metadata, every_truncation_is_malformed) {
+  byte_buffer buf;
+  encode_meta(sample(), buf);
+  for (std::size_t n = 0; n < buf.size(); ++n) {
+    message_meta back;
+    std::size_t used = 0;
+    EXPECT_EQ(decode_meta(byte_view{buf.data(), n}, limits{}, back, used), errc::malformed_frame)
+        << n;
+  }
+}
+
+TEST(metadata, route_limit) {
+  message_meta m;
+  m.route = std::string(100, 'r');
+  byte_buffer buf;
+  encode_meta(m, buf);
+  limits lim;
+  lim.max_route_length = 100;
+  message_meta back;
+  std::size_t used = 0;
+  EXPECT_EQ(decode_meta(buf, lim, back, used), errc::ok);
+  lim.max_route_length = 99;
+  EXPECT_EQ(decode_meta(buf, lim, back, used), errc::metadata_too_large);
+}
+
+TEST(metadata, header_count_limit) {
+  message_meta m;
+  for (int i = 0; i < 10; ++i) m.headers.push_back({"h", "v"});
+  byte_buffer buf;
+  encode_meta(m, buf);
+  limits lim;
+  lim.max_headers = 10;
+  message_meta back;
+  std::size_t used = 0;
+  EXPECT_EQ(decode_meta(buf, lim, back, used), errc::ok);
+  lim.max_headers = 9;
+  EXPECT_EQ(decode_meta(buf, lim, back, used), errc::metadata_too_large);
+}
+
+TEST(metadata, metadata_byte_limit_is_checked_before_copying) {
+  message_meta m;
+  m.headers.push_back({"big", std::string(10000, 'v')});
+  byte_buffer buf;
+  encode_meta(m, buf);
+  limits lim;
+  lim.max_metadata_bytes = static_cast<std::uint32_t>(buf.size());
+  message_meta back;
+  std::size_t used = 0;
+  EXPECT_EQ(decode_meta(buf, lim, back, used), errc::ok);
+  lim.max_metadata_bytes = static_cast<std::uint32_t>(buf.size() - 1);
+  EXPECT_EQ(decode_meta(buf, lim, back, used), errc::metadata_too_large);
+}
+
+TEST(metadata, a_claimed_huge_value_length_is_not_trusted) {
+  // The header value length field claims 64 KiB in a 13-byte payload.
+  byte_buffer buf = {0, 0, 0, 0, 1, 0, 1, 0, 'k', 0x00, 0x00, 0x01, 0x00};
+  message_meta back;
+  std::size_t used = 0;
+  EXPECT_EQ(decode_meta(buf, limits{}, back, used), errc::metadata_too_large);
+  limits lim;
+  lim.max_metadata_bytes = UINT32_MAX;
+  EXPECT_EQ(decode_meta(buf, lim, back, used), errc::malformed_frame);
+}
+
+TEST(metadata, content_type_names) {
+  EXPECT_STREQ(to_string(content_type::json), "json");
+  EXPECT_STREQ(to_string(content_type::msgpack), "msgpack");
+  EXPECT_STREQ(to_string(static_cast<content_type>(77)), "unknown");
+}
+
+TEST(settings, round_trip) {
+  settings s;
+  s.max_frame_payload = 65536;
+  s.initial_message_credit = 1;
+  s.initial_connection_credit = 2;
+  s.max_concurrent_messages = 3;
+  byte_buffer buf;
+  encode_settings(s, buf);
+  settings back;
+  ASSERT_EQ(decode_settings(buf, back), errc::ok);
+  EXPECT_EQ(back, s);
+}
+
+TEST(settings, unknown_ids_are_ignored_and_missing_ones_keep_their_value) {
+  byte_buffer buf(10);
+  store_le(buf.data(), 999, 2);
+  store_le(buf.data() + 2, 5, 8);
+  settings back;
+  ASSERT_EQ(decode_settings(buf, back), errc::ok);
+  EXPECT_EQ(back, settings{});
+}
+
+TEST(settings, malformed_lists_are_rejected_whole) {
+  settings back;
+  back.initial_message_credit = 7;
+  byte_buffer odd(11);
+  EXPECT_EQ(decode_settings(odd, back), errc::malformed_frame);
+  byte_buffer zero_frame(10);
+  store_le(zero_frame.data(), 1, 2);  // max frame payload 0
+  EXPECT_EQ(decode_settings(zero_frame, back), errc::malformed_frame);
+  EXPECT_EQ(back.initial_message_credit, 7u);
+}

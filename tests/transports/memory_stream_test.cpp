@@ -1,0 +1,204 @@
+#include <netcore/transports/memory_stream.hpp>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <random>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using netcore::transports::byte_stream;
+using netcore::transports::errc;
+using netcore::transports::io_slice;
+using netcore::transports::make_memory_pair;
+
+std::vector<std::uint8_t> random_bytes(std::size_t n, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<std::uint8_t> out(n);
+  for (auto& b : out) b = static_cast<std::uint8_t>(rng());
+  return out;
+}
+
+/// Writes `data` in randomly sized slices, several slices per write() call.
+errc write_in_pieces(byte_stream& s, const std::vector<std::uint8_t>& data, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::size_t pos = 0;
+  while (pos < data.size()) {
+    std::vector<io_slice> slices;
+    const std::size_t n_slices = 1 + rng() % 8;
+    for (std::size_t i = 0; i < n_slices && pos < data.size(); ++i) {
+      const std::size_t len = std::min<std::size_t>(data.size() - pos, rng() % 70000);
+      slices.push_back({data.data() + pos, len});
+      pos += len;
+    }
+    const errc e = s.write(slices.data(), slices.size());
+    if (e != errc::ok) return e;
+  }
+  return errc::ok;
+}
+
+/// Reads exactly `n` bytes (or until an error), recording the largest single read.
+std::vector<std::uint8_t> read_exactly(byte_stream& s, std::size_t n,
+                                       std::size_t* largest = nullptr) {
+  std::vector<std::uint8_t> out(n);
+  std::size_t got = 0;
+  while (got < n) {
+    auto r = s.read(out.data() + got, n - got);
+    if (!r) break;
+    EXPECT_GT(*r, 0u);
+    if (largest) *largest = std::max(*largest, *r);
+    got += *r;
+  }
+  out.resize(got);
+  return out;
+}
+
+TEST(MemoryStream, RoundTripBothDirections) {
+  auto [a, b] = make_memory_pair(64u << 10);
+  const auto to_b = random_bytes(6u << 20, 1);
+  const auto to_a = random_bytes(5u << 20, 2);
+  std::vector<std::uint8_t> at_b;
+  std::vector<std::uint8_t> at_a;
+  std::thread reader_b([&, &b = b] { at_b = read_exactly(*b, to_b.size()); });
+  std::thread writer_b([&, &b = b] { EXPECT_EQ(write_in_pieces(*b, to_a, 4), errc::ok); });
+  EXPECT_EQ(write_in_pieces(*a, to_b, 3), errc::ok);
+  at_a = read_exactly(*a, to_a.size());
+  reader_b.join();
+  writer_b.join();
+  EXPECT_TRUE(at_b == to_b);
+  EXPECT_TRUE(at_a == to_a);
+}
+
+TEST(MemoryStream, ShortReadsHonourReadLimit) {
+  auto [a, b] = make_memory_pair(1000, 3);
+  const auto data = random_bytes(256u << 10, 5);
+  std::size_t largest = 0;
+  std::vector<std::uint8_t> got;
+  std::thread reader([&, &b = b] { got = read_exactly(*b, data.size(), &largest); });
+  const io_slice slice{data.data(), data.size()};
+  EXPECT_EQ(a->write(&slice, 1), errc::ok);
+  reader.join();
+  EXPECT_TRUE(got == data);
+  EXPECT_LE(largest, 3u);
+}
+
+TEST(MemoryStream, ReadReturnsWhatIsAvailable) {
+  auto [a, b] = make_memory_pair();
+  const std::uint8_t bytes[] = {1, 2, 3, 4, 5};
+  const io_slice slices[] = {{bytes, 2}, {bytes + 2, 3}};
+  ASSERT_EQ(a->write(slices, 2), errc::ok);
+  std::uint8_t buf[64];
+  auto r = b->read(buf, sizeof buf);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(*r, 5u);
+  EXPECT_TRUE(std::equal(bytes, bytes + 5, buf));
+}
+
+TEST(MemoryStream, CloseUnblocksBlockedRead) {
+  auto [a, b] = make_memory_pair();
+  errc seen = errc::ok;
+  std::thread reader([&, &a = a] {
+    std::uint8_t buf[16];
+    seen = a->read(buf, sizeof buf).error();
+  });
+  a->close();
+  reader.join();
+  EXPECT_EQ(seen, errc::disconnected);
+}
+
+TEST(MemoryStream, PeerCloseUnblocksBlockedRead) {
+  auto [a, b] = make_memory_pair();
+  errc seen = errc::ok;
+  std::thread reader([&, &a = a] {
+    std::uint8_t buf[16];
+    seen = a->read(buf, sizeof buf).error();
+  });
+  b->close();
+  reader.join();
+  EXPECT_EQ(seen, errc::disconnected);
+}
+
+TEST(MemoryStream, CloseUnblocksBlockedWrite) {
+  auto [a, b] = make_memory_pair(16);
+  const auto data = random_bytes(1u << 20, 6);
+  errc seen = errc::ok;
+  std::thread writer([&, &a = a] {
+    const io_slice slice{data.data(), data.size()};
+    seen = a->write(&slice, 1);
+  });
+  // The writer fills the 16-byte direction and blocks; the peer sees the first bytes.
+  std::uint8_t buf[16];
+  ASSERT_TRUE(b->read(buf, sizeof buf));
+  a->close();
+  writer.join();
+  EXPECT_EQ(seen, errc::disconnected);
+}
+
+TEST(MemoryStream, PeerCloseUnblocksBlockedWrite) {
+  auto [a, b] = make_memory_pair(16);
+  const auto data = random_bytes(1u << 20, 7);
+  errc seen = errc::ok;
+  std::thread writer([&, &a = a] {
+    const io_slice slice{data.data(), data.size()};
+    seen = a->write(&slice, 1);
+  });
+  std::uint8_t buf[16];
+  ASSERT_TRUE(b->read(buf, sizeof buf));
+  b->close();
+  writer.join();
+  EXPECT_EQ(seen, errc::disconnected);
+}
+
+TEST(MemoryStream, PeerDrainsBufferedBytesThenSeesDisconnected) {
+  auto [a, b] = make_memory_pair();
+  const std::uint8_t bytes[] = {9, 8, 7};
+  const io_slice slice{bytes, sizeof bytes};
+  ASSERT_EQ(a->write(&slice, 1), errc::ok);
+  a->close();
+
+  std::uint8_t buf[8];
+  auto r = b->read(buf, sizeof buf);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(*r, 3u);
+  EXPECT_EQ(buf[0], 9);
+  EXPECT_EQ(b->read(buf, sizeof buf).error(), errc::disconnected);
+  EXPECT_EQ(b->write(&slice, 1), errc::disconnected);
+  // The closed side fails at once, in both directions.
+  EXPECT_EQ(a->write(&slice, 1), errc::disconnected);
+  EXPECT_EQ(a->read(buf, sizeof buf).error(), errc::disconnected);
+}
+
+TEST(MemoryStream, ClosedSideDropsItsUnreadBytes) {
+  auto [a, b] = make_memory_pair();
+  const std::uint8_t bytes[] = {1, 2, 3};
+  const io_slice slice{bytes, sizeof bytes};
+  ASSERT_EQ(b->write(&slice, 1), errc::ok);
+  a->close();
+  std::uint8_t buf[8];
+  EXPECT_EQ(a->read(buf, sizeof buf).error(), errc::disconnected);
+}
+
+TEST(MemoryStream, CloseIsIdempotentAndConcurrent) {
+  auto [a, b] = make_memory_pair();
+  std::vector<std::thread> closers;
+  for (int i = 0; i < 4; ++i)
+    closers.emplace_back([&, &a = a, &b = b] {
+      a->close();
+      b->close();
+    });
+  for (auto& t : closers) t.join();
+  a->close();
+  std::uint8_t buf[1];
+  EXPECT_EQ(b->read(buf, 1).error(), errc::disconnected);
+}
+
+TEST(MemoryStream, DescribeAndProfile) {
+  auto [a, b] = make_memory_pair();
+  EXPECT_EQ(a->describe(), "memory");
+  EXPECT_FALSE(b->profile().lossy);
+}
+
+}  // namespace
