@@ -252,41 +252,54 @@ std::uint32_t get_length(const char* in) {
   return (b(0) << 24) | (b(1) << 16) | (b(2) << 8) | b(3);
 }
 
-// Whole-message write access to the client connection, granted in arrival order. A plain mutex lets
-// the bulk writer re-acquire the connection right after releasing it and starve the request writer
-// for several messages; taking turns makes a request wait for exactly the message being written,
-// which is the protocol's own cost.
+// Whole-message write access to the client connection, granted in ticket order. The bulk writer,
+// which always has a message to send, takes its next ticket in the same step as it gives up the
+// connection, so it never loses its place: a request arriving while a bulk message is being written
+// goes right after that message, and a request arriving between two bulk messages waits for the
+// next one. (A plain mutex, or re-queueing later, would let scheduling decide instead: the bulk
+// writer could re-acquire the connection ahead of a waiting request, or fall behind a run of
+// requests.)
 class write_turns {
  public:
-  class turn {
-   public:
-    explicit turn(write_turns& t) : turns_(t) { turns_.acquire(); }
-    turn(const turn&) = delete;
-    turn& operator=(const turn&) = delete;
-    ~turn() { turns_.release(); }
+  using ticket = std::uint64_t;
 
-   private:
-    write_turns& turns_;
-  };
-
- private:
-  void acquire() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    const std::uint64_t ticket = next_ticket_++;
-    cv_.wait(lock, [&] { return serving_ == ticket; });
+  ticket take() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return next_++;
   }
-  void release() {
+  // Blocks until `t` is served; throws once abort() was called.
+  void wait(ticket t) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    cv_.wait(lock, [&] { return aborted_ || serving_ == t; });
+    if (aborted_) throw std::runtime_error("aborted: another thread failed");
+  }
+  void release() { release_and_maybe_take(); }
+  ticket release_and_take() { return release_and_maybe_take(true); }
+  void abort() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      ++serving_;
+      aborted_ = true;
     }
     cv_.notify_all();
   }
 
+ private:
+  ticket release_and_maybe_take(bool take_next = false) {
+    ticket t = 0;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      ++serving_;
+      if (take_next) t = next_++;
+    }
+    cv_.notify_all();
+    return t;
+  }
+
   std::mutex mutex_;
   std::condition_variable cv_;
-  std::uint64_t next_ticket_ = 0;
-  std::uint64_t serving_ = 0;
+  ticket next_ = 0;
+  ticket serving_ = 0;
+  bool aborted_ = false;
 };
 
 // ---------------------------------------------------------------------------------------------------
@@ -493,9 +506,9 @@ latency naive_framing_rtt_under_load(std::uint64_t bulk_bytes, std::size_t reque
         "naive_framing_rtt_under_load: messages must be shorter than 4 GiB");
   if (samples == 0) return {};
 
-  // Both directions carry latency-sensitive small frames: no Nagle delay on either end.
   std::vector<char> bulk_frame(4 + static_cast<std::size_t>(bulk_bytes), 'b');
   put_length(bulk_frame.data(), static_cast<std::uint32_t>(bulk_bytes));
+  // Both directions carry latency-sensitive small frames: no Nagle delay on either end.
   tcp_pair conn = make_tcp_pair(true);
   std::atomic<bool> stop{false};
   std::atomic<bool> bulk_started{false};
@@ -504,6 +517,7 @@ latency naive_framing_rtt_under_load(std::uint64_t bulk_bytes, std::size_t reque
   rtts.reserve(samples);
   workers w([&] {
     stop = true;
+    turns.abort();
     conn.client.shutdown(SHUT_RDWR);
     conn.server.shutdown(SHUT_RDWR);
   });
@@ -528,10 +542,15 @@ latency naive_framing_rtt_under_load(std::uint64_t bulk_bytes, std::size_t reque
 
   // Client, bulk writer: whole bulk messages back to back until the request writer is done.
   w.spawn([&] {
-    while (!stop.load()) {
-      write_turns::turn t(turns);
+    for (write_turns::ticket t = turns.take();;) {
+      turns.wait(t);
+      if (stop.load()) {
+        turns.release();
+        break;
+      }
       bulk_started = true;
       send_all(conn.client.get(), bulk_frame.data(), bulk_frame.size());
+      t = turns.release_and_take();
     }
     // Only this thread can still be writing: the request writer set `stop` after its last request.
     conn.client.shutdown(SHUT_WR);
@@ -548,10 +567,9 @@ latency naive_framing_rtt_under_load(std::uint64_t bulk_bytes, std::size_t reque
     const auto deadline = clock_type::now() + max_latency_run_time;
     while (rtts.size() < samples && !stop.load() && clock_type::now() < deadline) {
       const auto t0 = clock_type::now();
-      {
-        write_turns::turn t(turns);
-        send_all(conn.client.get(), request.data(), request.size());
-      }
+      turns.wait(turns.take());
+      send_all(conn.client.get(), request.data(), request.size());
+      turns.release();
       recv_all(conn.client.get(), echo.data(), echo.size());
       rtts.push_back(micros(clock_type::now() - t0));
       if (get_length(echo.data()) != request_size)

@@ -64,15 +64,15 @@ void run_all() {
 
   constexpr std::size_t request = 100;
   constexpr std::uint64_t load = 64 * MiB;
-  // Under load every request waits for one or two whole 64 MiB messages (tens of milliseconds), so
-  // a hundred samples already take several seconds per function.
-  constexpr std::size_t loaded_samples = 100;
+  // Under load every request waits for whole 64 MiB messages (tens of milliseconds behind the naive
+  // framing, about two messages and a hundred milliseconds or more behind ZeroMQ), so these take
+  // several seconds even with few samples.
   rtt("raw_tcp_idle_rtt", 0, request,
       [] { return netcore::bench::raw_tcp_idle_rtt(request, 2000); });
   rtt("naive_framing_rtt_under_load", load, request,
-      [] { return netcore::bench::naive_framing_rtt_under_load(load, request, loaded_samples); });
+      [] { return netcore::bench::naive_framing_rtt_under_load(load, request, 200); });
   rtt("zmq_rtt_under_load", load, request,
-      [] { return netcore::bench::zmq_rtt_under_load(load, request, loaded_samples); });
+      [] { return netcore::bench::zmq_rtt_under_load(load, request, 50); });
 }
 
 }  // namespace

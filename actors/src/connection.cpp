@@ -29,7 +29,7 @@ namespace netcore::actors {
 
 namespace {
 
-/// The built-in inbox: holds delivered messages for receive() and fans connection events out.
+/// The built-in inbox: holds delivered messages for receive() and learns when the connection ends.
 /// A delivery is acknowledged once all its messages were taken, so an application that does not
 /// call receive() throttles the peer through the delivery budget.
 struct inbox_state {
@@ -45,7 +45,6 @@ struct inbox_state {
   std::deque<pending_ack> acks;
   std::deque<waiter> waiters;
   std::uint64_t next_ticket = 0;
-  caf::actor events;
   bool closed = false;
   errc close_reason = errc::ok;
   static inline const char* name = "netcore.inbox";
@@ -77,8 +76,7 @@ void serve_waiters(inbox_actor* self) {
   }
 }
 
-caf::behavior inbox_impl(inbox_actor* self, caf::actor events) {
-  self->state.events = std::move(events);
+caf::behavior inbox_impl(inbox_actor* self) {
   return {
       [self](deliver_atom, delivery_ptr& d) -> caf::result<caf::ok_atom> {
         auto& st = self->state;
@@ -112,12 +110,8 @@ caf::behavior inbox_impl(inbox_actor* self, caf::actor events) {
           return;
         }
       },
-      [self](outcome_atom a, send_outcome& o) {
-        if (self->state.events) self->send(self->state.events, a, o);
-      },
-      [self](closed_atom a, errc reason) {
+      [self](closed_atom, errc reason) {
         auto& st = self->state;
-        if (!st.closed && st.events) self->send(st.events, a, reason);
         if (!st.closed) st.close_reason = reason;
         st.closed = true;
         serve_waiters(self);
@@ -136,7 +130,7 @@ connection::connection(caf::actor_system& sys, std::unique_ptr<transports::byte_
   auto read_size = config.read_size ? config.read_size : profile.read_size;
   gate_ = std::make_shared<send_gate>(config.send_queue_limit);
   ids_ = std::make_shared<id_source>();
-  inbox_ = sys.spawn(inbox_impl, std::move(events));
+  inbox_ = sys.spawn(inbox_impl);
   own_inbox_ = !delivery;
   writer_ = spawn_writer(sys, stream_);
 
@@ -145,7 +139,7 @@ connection::connection(caf::actor_system& sys, std::unique_ptr<transports::byte_
   lp.chunk_size = chunk;
   lp.write_batch = batch;
   lp.writer = writer_;
-  lp.events = inbox_;
+  lp.events = events;  // outcomes and the connection's end
   lp.gate = gate_;
   lp.ids = ids_;
   lp.stream = stream_;
@@ -155,7 +149,7 @@ connection::connection(caf::actor_system& sys, std::unique_ptr<transports::byte_
   rp.config = config;
   rp.link = link_;
   rp.delivery = delivery ? delivery : inbox_;
-  rp.events = inbox_;
+  rp.events = inbox_;  // the inbox ends pending receive() calls
   rp.stream = stream_;
   receiver_ = spawn_receiver(sys, std::move(rp));
   caf::anon_send(link_, wire_atom::value, receiver_);

@@ -18,6 +18,9 @@ frame_header make_header(frame_type type, std::uint64_t id, std::uint64_t argume
   return h;
 }
 
+/// Payloads up to this size are copied into the batch instead of referenced.
+constexpr std::size_t small_payload_copy = 512;
+
 /// Reasons and texts are informational: long ones are cut so a frame always fits.
 constexpr std::size_t max_text = 4096;
 byte_view clamp_text(std::string_view text) {
@@ -50,6 +53,8 @@ void encoder::push_external(const std::uint8_t* p, std::size_t size) {
 
 void encoder::add_frame(frame_header h, byte_view payload, bool external) {
   assert(payload.size() <= max_wire_payload);
+  // Copying a small payload is cheaper than a slice of its own in the vectored write.
+  if (payload.size() <= small_payload_copy) external = false;
   h.payload_length = static_cast<std::uint32_t>(payload.size());
   h.payload_crc = crc32c(payload);
   auto at = arena_.size();
@@ -96,11 +101,18 @@ void encoder::open_single(std::uint64_t id, const message_meta& meta, byte_view 
   h.payload_crc = crc;
 
   auto at = arena_.size();
-  arena_.resize(at + header_size + meta_len);
+  bool copy_body = body.size() <= small_payload_copy;
+  arena_.resize(at + header_size + meta_len + (copy_body ? body.size() : 0));
   pack_header(h, arena_.data() + at);
   std::copy(scratch_.begin(), scratch_.end(), arena_.begin() + at + header_size);
-  push_arena(at, header_size + meta_len);
-  push_external(body.data(), body.size());
+  if (copy_body) {
+    if (!body.empty())
+      std::copy(body.begin(), body.end(), arena_.begin() + at + header_size + meta_len);
+    push_arena(at, header_size + meta_len + body.size());
+  } else {
+    push_arena(at, header_size + meta_len);
+    push_external(body.data(), body.size());
+  }
   auto dat = arena_.size();
   arena_.insert(arena_.end(), digest_bytes, digest_bytes + digest_size);
   push_arena(dat, digest_size);

@@ -232,3 +232,15 @@ TEST(encoder, clear_forgets_everything) {
   ASSERT_EQ(d.frames.size(), 1u);
   EXPECT_EQ(d.frames[0].header.type, frame_type::pong);
 }
+
+TEST(encoder, small_bodies_are_copied_so_many_small_frames_make_one_slice) {
+  auto body = random_bytes(100, 9);
+  encoder enc;
+  for (std::uint64_t id = 1; id <= 50; ++id) enc.open_single(id, message_meta{}, body);
+  for (std::uint64_t id = 51; id <= 60; ++id) enc.data(id, 0, body);
+  EXPECT_EQ(enc.slices().size(), 1u);
+  auto d = decode_all(flatten(enc));
+  ASSERT_TRUE(d.errors.empty());
+  ASSERT_EQ(d.frames.size(), 60u);
+  EXPECT_EQ(d.frames[59].payload, body);
+}

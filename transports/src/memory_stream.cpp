@@ -85,7 +85,7 @@ class channel {
 };
 
 struct link {
-  link(std::size_t capacity) : a_to_b(capacity), b_to_a(capacity) {}
+  explicit link(std::size_t capacity) : a_to_b(capacity), b_to_a(capacity) {}
   channel a_to_b;
   channel b_to_a;
 };

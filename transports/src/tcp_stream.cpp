@@ -1,5 +1,9 @@
 #include <netcore/transports/tcp_stream.hpp>
 
+#include <cerrno>
+#include <climits>
+#include <sys/uio.h>
+
 #include <asio.hpp>
 
 #include <netinet/in.h>
@@ -17,10 +21,8 @@ namespace {
 
 using asio::ip::tcp;
 
-#ifdef IOV_MAX
-constexpr std::size_t max_slices_per_write = IOV_MAX;
-#else
-constexpr std::size_t max_slices_per_write = 1024;
+#ifndef IOV_MAX
+#define IOV_MAX 1024
 #endif
 
 /// Errors that mean the connection is gone rather than that bytes were refused.
@@ -72,24 +74,41 @@ class tcp_stream final : public byte_stream {
   }
 
   errc write(const io_slice* slices, std::size_t count) override {
+    // One sendmsg per IOV_MAX slices (asio::write would stop at 64 buffers per call); a short
+    // write resumes inside the slice where it stopped.
     if (closed_.load(std::memory_order_acquire)) return errc::disconnected;
-    std::vector<asio::const_buffer> buffers;
-    buffers.reserve(std::min(count, max_slices_per_write));
+    const int fd = socket_.native_handle();
+    iovec iov[IOV_MAX];
     std::size_t i = 0;
+    std::size_t skip = 0;  // bytes of slices[i] already written
     while (i < count) {
-      buffers.clear();
-      for (; i < count && buffers.size() < max_slices_per_write; ++i) {
-        if (slices[i].size != 0) buffers.emplace_back(slices[i].data, slices[i].size);
+      int n = 0;
+      for (std::size_t j = i; j < count && n < IOV_MAX; ++j) {
+        auto off = j == i ? skip : 0;
+        if (slices[j].size == off) continue;
+        iov[n].iov_base =
+            const_cast<std::uint8_t*>(static_cast<const std::uint8_t*>(slices[j].data) + off);
+        iov[n].iov_len = slices[j].size - off;
+        ++n;
       }
-      if (buffers.empty()) continue;
-      asio::error_code ec;
-      asio::write(socket_, buffers, ec);
-      if (ec) {
-        if (closed_.load(std::memory_order_acquire) || is_disconnect(ec)) {
-          return errc::disconnected;
-        }
+      if (n == 0) break;
+      msghdr msg{};
+      msg.msg_iov = iov;
+      msg.msg_iovlen = static_cast<std::size_t>(n);
+      auto w = ::sendmsg(fd, &msg, MSG_NOSIGNAL);  // a vanished peer is an error, not SIGPIPE
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        const asio::error_code ec{errno, asio::error::get_system_category()};
+        if (closed_.load(std::memory_order_acquire) || is_disconnect(ec)) return errc::disconnected;
         return errc::send_failed;
       }
+      auto left = static_cast<std::size_t>(w);
+      while (i < count && left >= slices[i].size - skip) {
+        left -= slices[i].size - skip;
+        skip = 0;
+        ++i;
+      }
+      skip += left;
     }
     return errc::ok;
   }

@@ -29,9 +29,10 @@ struct io_slice {
 
 /// Encodes frames for one connection into a batch ready for a single vectored write.
 ///
-/// Headers and small payloads (metadata, reasons, settings) are written into storage the encoder
-/// owns; bodies passed to data() and open_single() are referenced, never copied, so the caller
-/// keeps them alive and unchanged until the batch has been written and clear() called.
+/// Headers and small payloads (metadata, reasons, settings, bodies up to 512 bytes) are written
+/// into storage the encoder owns, so runs of small frames become one slice; larger bodies passed
+/// to data() and open_single() are referenced, never copied, so the caller keeps them alive and
+/// unchanged until the batch has been written and clear() called.
 /// Typical use: append many frames, write slices() with one writev/async_write, then clear().
 class encoder {
  public:
