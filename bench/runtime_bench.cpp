@@ -1,0 +1,553 @@
+// The runtime benchmarks P1–P6 (docs/BENCHMARKS.md): netcore over loopback TCP, each measured
+// beside a baseline in the same run, alternating and repeated; medians are reported. Writes one
+// JSON object per line to the output file (default build/bench/results.jsonl).
+
+#include "baselines.hpp"
+
+#include <netcore/actors/connection.hpp>
+#include <netcore/actors/messages.hpp>
+#include <netcore/actors/scheduler_settings.hpp>
+#include <netcore/transports/tcp_stream.hpp>
+
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
+
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace nb = netcore::bench;
+using namespace netcore;
+using namespace netcore::actors;
+using clock_type = std::chrono::steady_clock;
+using protocol::errc;
+
+namespace {
+
+constexpr std::uint64_t mib = 1u << 20;
+constexpr std::uint64_t gib = 1u << 30;
+constexpr auto wait_limit = std::chrono::seconds{120};
+
+double seconds_since(clock_type::time_point t0) {
+  return std::chrono::duration<double>(clock_type::now() - t0).count();
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+/// Scratch directory for spill files, removed (with anything left in it) at exit.
+struct scratch_dir {
+  std::string path;
+  scratch_dir() {
+    char tmpl[] = "/tmp/netcore-bench-XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~scratch_dir() { std::system(("rm -rf '" + path + "'").c_str()); }
+};
+
+/// A connected pair of TCP byte streams on 127.0.0.1.
+std::pair<std::unique_ptr<transports::byte_stream>, std::unique_ptr<transports::byte_stream>>
+tcp_pair(const transports::tcp_options& opts = {}) {
+  auto listener = transports::tcp_listener::listen("127.0.0.1", 0, opts);
+  if (!listener) throw std::runtime_error("listen failed");
+  std::unique_ptr<transports::byte_stream> server;
+  std::thread acceptor{[&] {
+    auto s = (*listener)->accept();
+    if (s) server = std::move(*s);
+  }};
+  auto client = transports::tcp_connect("127.0.0.1", (*listener)->port(), opts);
+  acceptor.join();
+  if (!client || !server) throw std::runtime_error("connect failed");
+  return {std::move(*client), std::move(server)};
+}
+
+connection_config base_config(const std::string& spill) {
+  connection_config c;
+  c.storage.spill_directory = spill;
+  c.keepalive_interval = std::chrono::milliseconds{0};
+  return c;
+}
+
+/// Waits for deliveries on `self` until `done` says so; acknowledges each delivery.
+template <class OnMessage>
+bool receive_until(caf::scoped_actor& self, std::size_t& received, std::size_t want,
+                   OnMessage on_message) {
+  bool ok = true;
+  while (received < want && ok) {
+    self->receive(
+        [&](deliver_atom, delivery_ptr& d) {
+          for (auto& m : d->messages) {
+            ++received;
+            on_message(m);
+          }
+          if (!d->failures.empty()) ok = false;
+          return caf::ok_atom::value;
+        },
+        caf::after(wait_limit) >> [&] { ok = false; });
+  }
+  return ok;
+}
+
+std::shared_ptr<const protocol::byte_buffer> make_body(std::size_t n) {
+  auto b = std::make_shared<protocol::byte_buffer>(n);
+  for (std::size_t i = 0; i < n; i += 4096) (*b)[i] = static_cast<std::uint8_t>(i >> 12);
+  return b;
+}
+
+outgoing_message message_of(const std::string& route,
+                            std::shared_ptr<const protocol::byte_buffer> body,
+                            std::uint8_t priority = 0) {
+  outgoing_message m;
+  m.meta.route = route;
+  m.meta.priority = priority;
+  m.bytes = std::move(body);
+  return m;
+}
+
+// -- P1: one 1 GiB message ------------------------------------------------------------------------
+
+double netcore_bulk_gbps(caf::actor_system& sys, const std::string& spill, std::uint64_t size,
+                         bool in_memory) {
+  auto body = make_body(size);
+  auto [sa, sb] = tcp_pair();
+  caf::scoped_actor sink{sys};
+  auto cfg = base_config(spill);
+  if (in_memory) {
+    cfg.storage.memory_threshold = size;
+    cfg.limits.max_buffered_bytes = size;
+    cfg.delivery_budget = 2 * size;
+  }
+  connection a{sys, std::move(sa), cfg};
+  connection b{sys, std::move(sb), cfg, sink};
+  auto t0 = clock_type::now();
+  a.send(message_of("bulk", body));
+  std::size_t received = 0;
+  double secs = 0;
+  bool ok = receive_until(sink, received, 1, [&](protocol::incoming_message& m) {
+    secs = seconds_since(t0);
+    m.body.remove_file();
+  });
+  if (!ok) throw std::runtime_error("P1: transfer failed");
+  return static_cast<double>(size) / secs / 1e9;
+}
+
+// -- P2: small request round trip while a bulk transfer shares the connection ------------------
+
+nb::latency netcore_rtt_under_load(caf::actor_system& sys, const std::string& spill,
+                                   std::uint64_t bulk, std::size_t samples) {
+  transports::tcp_options opts;
+  opts.not_sent_low_water = 128u << 10;
+  auto [sa, sb] = tcp_pair(opts);
+  auto cfg = base_config(spill);
+  cfg.write_batch = 256u << 10;
+  cfg.read_size = 256u << 10;
+  cfg.reads_in_flight = 2;
+  caf::scoped_actor client_sink{sys};
+  caf::scoped_actor server_sink{sys};
+  connection a{sys, std::move(sa), cfg, client_sink};
+  connection b{sys, std::move(sb), cfg, server_sink};
+  std::atomic<bool> bulk_done{false};
+  // The server echoes every request and throws the bulk away.
+  std::thread server{[&] {
+    bool running = true;
+    while (running) {
+      server_sink->receive(
+          [&](deliver_atom, delivery_ptr& d) {
+            for (auto& m : d->messages) {
+              if (m.meta.route == "req") {
+                b.send(message_of("resp",
+                                  std::make_shared<protocol::byte_buffer>(m.body.take_bytes()), 1));
+              } else {
+                m.body.remove_file();
+                bulk_done = true;
+              }
+            }
+            return caf::ok_atom::value;
+          },
+          [&](close_atom) { running = false; }, caf::after(wait_limit) >> [&] { running = false; });
+    }
+  }};
+  auto body = make_body(bulk);
+  auto request = make_body(100);
+  a.send(message_of("bulk", body));
+  std::vector<double> rtts;
+  while (rtts.size() < samples && !bulk_done) {
+    auto t0 = clock_type::now();
+    a.send(message_of("req", request, 1));
+    bool got = false;
+    while (!got) {
+      bool timed_out = false;
+      client_sink->receive(
+          [&](deliver_atom, delivery_ptr& d) {
+            got = !d->messages.empty();
+            return caf::ok_atom::value;
+          },
+          caf::after(wait_limit) >> [&] { timed_out = true; });
+      if (timed_out) break;
+    }
+    if (!got) break;
+    rtts.push_back(std::chrono::duration<double, std::micro>(clock_type::now() - t0).count());
+  }
+  // Let the bulk finish before tearing down, so the server thread can end cleanly.
+  while (!bulk_done) std::this_thread::yield();
+  caf::anon_send(server_sink, close_atom::value);
+  server.join();
+  return nb::percentiles(rtts);
+}
+
+// -- P3: 100 B one-way messages ------------------------------------------------------------------
+
+double netcore_small_msgs_per_sec(caf::actor_system& sys, const std::string& spill,
+                                  std::size_t count, std::size_t batch) {
+  auto [sa, sb] = tcp_pair();
+  caf::scoped_actor sink{sys};
+  auto cfg = base_config(spill);
+  connection a{sys, std::move(sa), cfg};
+  connection b{sys, std::move(sb), cfg, sink};
+  auto body = make_body(100);
+  auto t0 = clock_type::now();
+  std::thread sender{[&] {
+    if (batch <= 1) {
+      for (std::size_t i = 0; i < count; ++i) a.send(message_of("t", body));
+      return;
+    }
+    for (std::size_t i = 0; i < count; i += batch) {
+      std::vector<outgoing_message> msgs;
+      msgs.reserve(batch);
+      for (std::size_t j = i; j < std::min(count, i + batch); ++j)
+        msgs.push_back(message_of("t", body));
+      a.send_batch(std::move(msgs));
+    }
+  }};
+  std::size_t received = 0;
+  bool ok = receive_until(sink, received, count, [](protocol::incoming_message&) {});
+  auto secs = seconds_since(t0);
+  sender.join();
+  if (!ok) throw std::runtime_error("P3: messages lost");
+  return static_cast<double>(count) / secs;
+}
+
+// -- P4: fairness among concurrent large messages ------------------------------------------------
+
+double netcore_fairness_spread(caf::actor_system& sys, const std::string& spill, std::size_t n,
+                               std::uint64_t size) {
+  auto [sa, sb] = tcp_pair();
+  caf::scoped_actor sink{sys};
+  auto cfg = base_config(spill);
+  connection a{sys, std::move(sa), cfg};
+  connection b{sys, std::move(sb), cfg, sink};
+  auto body = make_body(size);
+  std::vector<outgoing_message> msgs;
+  for (std::size_t i = 0; i < n; ++i) msgs.push_back(message_of("f" + std::to_string(i), body));
+  auto t0 = clock_type::now();
+  a.send_batch(std::move(msgs));
+  std::vector<double> done;
+  std::size_t received = 0;
+  bool ok = receive_until(sink, received, n, [&](protocol::incoming_message& m) {
+    done.push_back(seconds_since(t0));
+    m.body.remove_file();
+  });
+  if (!ok) throw std::runtime_error("P4: transfer failed");
+  auto [lo, hi] = std::minmax_element(done.begin(), done.end());
+  return (*hi - *lo) / *hi;
+}
+
+// -- P5: peak RSS of a receiver taking a 4 GiB message into a file -------------------------------
+
+struct rss_result {
+  double idle_mib = 0;
+  double peak_mib = 0;
+};
+
+long current_rss_kib() {
+  std::ifstream statm{"/proc/self/statm"};
+  long pages_total = 0, pages_resident = 0;
+  statm >> pages_total >> pages_resident;
+  return pages_resident * (::sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/// Forks a receiver process (before this process starts any actor system) that reports its
+/// idle and peak RSS; the caller then sends to it.
+struct receiver_process {
+  pid_t pid = -1;
+  int results_fd = -1;
+  std::uint16_t port = 0;
+};
+
+receiver_process fork_receiver(const std::string& spill, std::uint64_t size) {
+  int ports[2], results[2];
+  if (::pipe(ports) != 0 || ::pipe(results) != 0) throw std::runtime_error("pipe");
+  auto pid = ::fork();
+  if (pid == 0) {
+    ::close(ports[0]);
+    ::close(results[0]);
+    rss_result r;
+    {
+      caf::actor_system_config cfg;
+      apply(cfg);
+      caf::actor_system sys{cfg};
+      auto listener = transports::tcp_listener::listen("127.0.0.1", 0);
+      auto port = (*listener)->port();
+      if (::write(ports[1], &port, sizeof port) != sizeof port) std::_Exit(2);
+      auto stream = (*listener)->accept();
+      if (!stream) std::_Exit(3);
+      caf::scoped_actor sink{sys};
+      auto ccfg = base_config(spill);
+      connection b{sys, std::move(*stream), ccfg, sink};
+      r.idle_mib = static_cast<double>(current_rss_kib()) / 1024.0;
+      std::size_t received = 0;
+      bool ok = receive_until(sink, received, 1, [&](protocol::incoming_message& m) {
+        if (m.body.size() != size) std::_Exit(4);
+        m.body.remove_file();
+      });
+      if (!ok) std::_Exit(5);
+      rusage usage{};
+      ::getrusage(RUSAGE_SELF, &usage);
+      r.peak_mib = static_cast<double>(usage.ru_maxrss) / 1024.0;
+    }
+    if (::write(results[1], &r, sizeof r) != sizeof r) std::_Exit(6);
+    std::_Exit(0);
+  }
+  ::close(ports[1]);
+  ::close(results[1]);
+  receiver_process p;
+  p.pid = pid;
+  p.results_fd = results[0];
+  if (::read(ports[0], &p.port, sizeof p.port) != sizeof p.port) throw std::runtime_error("port");
+  ::close(ports[0]);
+  return p;
+}
+
+rss_result netcore_receive_rss(caf::actor_system& sys, const std::string& spill,
+                               receiver_process proc, std::uint64_t size) {
+  auto stream = transports::tcp_connect("127.0.0.1", proc.port);
+  if (!stream) throw std::runtime_error("P5: connect");
+  caf::scoped_actor events{sys};
+  {
+    connection a{sys, std::move(*stream), base_config(spill), {}, events};
+    // The body is read-only zero pages: the sender's own memory is not what P5 measures.
+    auto body = std::make_shared<protocol::byte_buffer>(size);
+    a.send(message_of("big", body));
+    rss_result r;
+    if (::read(proc.results_fd, &r, sizeof r) != sizeof r) throw std::runtime_error("P5: result");
+    int status = 0;
+    ::waitpid(proc.pid, &status, 0);
+    ::close(proc.results_fd);
+    return r;
+  }
+}
+
+// -- P6: idle request round trip ------------------------------------------------------------------
+
+nb::latency netcore_idle_rtt(caf::actor_system& sys, const std::string& spill,
+                             std::size_t samples) {
+  auto [sa, sb] = tcp_pair();
+  auto cfg = base_config(spill);
+  caf::scoped_actor client_sink{sys};
+  // The server side echoes from an event-based actor, as a service would.
+  std::unique_ptr<connection> b;
+  auto echo = sys.spawn([&b](caf::event_based_actor*) -> caf::behavior {
+    return {[&b](deliver_atom, delivery_ptr& d) {
+      for (auto& m : d->messages)
+        b->send(message_of("resp", std::make_shared<protocol::byte_buffer>(m.body.take_bytes())));
+      return caf::ok_atom::value;
+    }};
+  });
+  connection a{sys, std::move(sa), cfg, client_sink};
+  b = std::make_unique<connection>(sys, std::move(sb), cfg, echo);
+  auto request = make_body(100);
+  std::vector<double> rtts;
+  for (std::size_t i = 0; i < samples + samples / 10; ++i) {
+    auto t0 = clock_type::now();
+    a.send(message_of("req", request));
+    bool got = false;
+    client_sink->receive(
+        [&](deliver_atom, delivery_ptr& d) {
+          got = !d->messages.empty();
+          return caf::ok_atom::value;
+        },
+        caf::after(wait_limit) >> [] {});
+    if (!got) throw std::runtime_error("P6: no answer");
+    if (i >= samples / 10)  // the first tenth warms up
+      rtts.push_back(std::chrono::duration<double, std::micro>(clock_type::now() - t0).count());
+  }
+  b.reset();
+  caf::anon_send_exit(echo, caf::exit_reason::user_shutdown);
+  return nb::percentiles(rtts);
+}
+
+// -- reporting ------------------------------------------------------------------------------------
+
+struct options {
+  std::string out = "build/bench/results.jsonl";
+  int reps = 3;
+  std::set<std::string> only;
+  bool quick = false;
+};
+
+class reporter {
+ public:
+  explicit reporter(const std::string& path) : out_(path) {
+    if (!out_) throw std::runtime_error("cannot write " + path);
+  }
+  void add(const std::string& name, double value, const std::string& unit,
+           const std::string& baseline, double baseline_value, double ratio,
+           const std::string& target, bool met, nlohmann::json extra = nlohmann::json::object()) {
+    nlohmann::json j = {{"name", name},
+                        {"value", value},
+                        {"unit", unit},
+                        {"baseline", baseline},
+                        {"baseline_value", baseline_value},
+                        {"ratio", ratio},
+                        {"target", target},
+                        {"met", met}};
+    for (auto& [k, v] : extra.items()) j[k] = v;
+    out_ << j.dump() << '\n';
+    out_.flush();
+    std::cout << j.dump() << std::endl;
+  }
+
+ private:
+  std::ofstream out_;
+};
+
+options parse(int argc, char** argv) {
+  options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--out" && i + 1 < argc) {
+      o.out = argv[++i];
+    } else if (a == "--reps" && i + 1 < argc) {
+      o.reps = std::max(1, std::atoi(argv[++i]));
+    } else if (a == "--only" && i + 1 < argc) {
+      std::string list = argv[++i];
+      for (std::size_t at = 0; at <= list.size();) {
+        auto comma = list.find(',', at);
+        if (comma == std::string::npos) comma = list.size();
+        o.only.insert(list.substr(at, comma - at));
+        at = comma + 1;
+      }
+    } else if (a == "--quick") {
+      o.quick = true;
+    } else {
+      std::cerr
+          << "usage: netcore_runtime_bench [--out FILE] [--reps N] [--only P1,P3] [--quick]\n";
+      std::exit(2);
+    }
+  }
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto opt = parse(argc, argv);
+  auto wanted = [&](const char* p) { return opt.only.empty() || opt.only.count(p) != 0; };
+  scratch_dir spill;
+  const std::uint64_t bulk = opt.quick ? 128 * mib : gib;
+  const std::uint64_t p5_size = opt.quick ? 256 * mib : 4 * gib;
+
+  // P5's receiver is forked before this process starts its actor system.
+  receiver_process p5_proc;
+  if (wanted("P5")) p5_proc = fork_receiver(spill.path, p5_size);
+
+  caf::actor_system_config cfg;
+  apply(cfg);
+  caf::actor_system sys{cfg};
+  reporter report{opt.out};
+
+  if (wanted("P1")) {
+    std::vector<double> nc, nc_mem, raw, zmq;
+    for (int r = 0; r < opt.reps; ++r) {
+      raw.push_back(nb::raw_tcp_bulk_gbps(bulk, mib));
+      nc.push_back(netcore_bulk_gbps(sys, spill.path, bulk, false));
+      zmq.push_back(nb::zmq_bulk_gbps(bulk, mib));
+      nc_mem.push_back(netcore_bulk_gbps(sys, spill.path, bulk, true));
+    }
+    auto v = median(nc), b = median(raw), z = median(zmq), m = median(nc_mem);
+    report.add("P1", v, "GB/s", "raw_tcp_1MiB_writes", b, v / b, ">= 0.8x raw TCP", v >= 0.8 * b,
+               {{"variant", "file storage"}, {"bytes", bulk}});
+    report.add("P1", v, "GB/s", "zeromq_push_pull_1MiB", z, v / z, ">= 0.8x raw TCP", v >= 0.8 * b,
+               {{"variant", "file storage"}});
+    report.add("P1", m, "GB/s", "raw_tcp_1MiB_writes", b, m / b, ">= 0.8x raw TCP", m >= 0.8 * b,
+               {{"variant", "memory storage"}});
+  }
+  if (wanted("P2")) {
+    std::vector<double> p50, p99, n50, n99, z50, z99;
+    const std::size_t samples = opt.quick ? 100 : 400;
+    for (int r = 0; r < opt.reps; ++r) {
+      auto nc = netcore_rtt_under_load(sys, spill.path, bulk, samples);
+      auto naive = nb::naive_framing_rtt_under_load(bulk / 4, 100, samples / 10);
+      auto zq = nb::zmq_rtt_under_load(bulk / 4, 100, samples / 10);
+      p50.push_back(nc.p50_us);
+      p99.push_back(nc.p99_us);
+      n50.push_back(naive.p50_us);
+      n99.push_back(naive.p99_us);
+      z50.push_back(zq.p50_us);
+      z99.push_back(zq.p99_us);
+    }
+    auto v = median(p99);
+    report.add("P2", v, "us (p99)", "naive_length_prefix_p99", median(n99), v / median(n99),
+               "p99 <= 1000 us", v <= 1000,
+               {{"p50_us", median(p50)}, {"baseline_p50_us", median(n50)}});
+    report.add("P2", v, "us (p99)", "zeromq_p99", median(z99), v / median(z99), "p99 <= 1000 us",
+               v <= 1000, {{"p50_us", median(p50)}, {"baseline_p50_us", median(z50)}});
+  }
+  if (wanted("P3")) {
+    const std::size_t count = opt.quick ? 200000 : 1000000;
+    std::vector<double> single, batched, zmq;
+    for (int r = 0; r < opt.reps; ++r) {
+      zmq.push_back(nb::zmq_small_msgs_per_sec(count, 100));
+      batched.push_back(netcore_small_msgs_per_sec(sys, spill.path, count, 1024));
+      single.push_back(netcore_small_msgs_per_sec(sys, spill.path, count, 1));
+    }
+    auto z = median(zmq), vb = median(batched), vs = median(single);
+    report.add("P3", vb, "msgs/s", "zeromq_push_pull_100B", z, vb / z, ">= 1x ZeroMQ", vb >= z,
+               {{"variant", "send_batch(1024)"}});
+    report.add("P3", vs, "msgs/s", "zeromq_push_pull_100B", z, vs / z, ">= 1x ZeroMQ", vs >= z,
+               {{"variant", "send() per message"}});
+  }
+  if (wanted("P4")) {
+    const std::uint64_t size = opt.quick ? 16 * mib : 128 * mib;
+    std::vector<double> spread, raw;
+    for (int r = 0; r < opt.reps; ++r) {
+      spread.push_back(netcore_fairness_spread(sys, spill.path, 8, size));
+      raw.push_back(nb::raw_tcp_bulk_gbps(8 * size, mib));
+    }
+    auto v = median(spread) * 100;
+    report.add("P4", v, "% spread of completion times", "ideal_0_percent", 0.0, 0.0,
+               "spread <= 10%", v <= 10.0, {{"raw_tcp_gbps_same_bytes", median(raw)}});
+  }
+  if (wanted("P5")) {
+    auto r = netcore_receive_rss(sys, spill.path, p5_proc, p5_size);
+    report.add("P5", r.peak_mib, "MiB peak RSS", "idle_receiver_rss", r.idle_mib,
+               r.peak_mib / r.idle_mib, "< 64 MiB", r.peak_mib < 64.0, {{"bytes", p5_size}});
+  }
+  if (wanted("P6")) {
+    const std::size_t samples = opt.quick ? 2000 : 10000;
+    std::vector<double> p50, p99, raw50;
+    for (int r = 0; r < opt.reps; ++r) {
+      raw50.push_back(nb::raw_tcp_idle_rtt(100, samples).p50_us);
+      auto l = netcore_idle_rtt(sys, spill.path, samples);
+      p50.push_back(l.p50_us);
+      p99.push_back(l.p99_us);
+    }
+    auto v = median(p50), b = median(raw50);
+    report.add("P6", v, "us (p50)", "raw_tcp_idle_rtt_p50", b, v / b, "p50 <= 30 us", v <= 30.0,
+               {{"p99_us", median(p99)}});
+  }
+  return 0;
+}
