@@ -161,17 +161,17 @@ connection::~connection() {
 }
 
 protocol::result<std::uint64_t> connection::send(outgoing_message msg) {
-  auto size = msg.memory_size();
-  if (!gate_->acquire(size)) return errc::disconnected;
+  auto cost = msg.memory_size() + gate_overhead_per_message;
+  if (!gate_->acquire(cost)) return errc::disconnected;
   auto id = ids_->allocate();
-  caf::anon_send(link_, send_atom::value, id, std::move(msg), std::uint64_t{size});
+  caf::anon_send(link_, send_atom::value, id, std::move(msg), std::uint64_t{cost});
   return id;
 }
 
 protocol::result<std::uint64_t> connection::send_batch(std::vector<outgoing_message> msgs) {
   if (msgs.empty()) return errc::internal_error;
   std::size_t size = 0;
-  for (const auto& m : msgs) size += m.memory_size();
+  for (const auto& m : msgs) size += m.memory_size() + gate_overhead_per_message;
   if (!gate_->acquire(size)) return errc::disconnected;
   auto first = ids_->next.fetch_add(msgs.size(), std::memory_order_relaxed);
   auto batch = std::make_shared<std::vector<outgoing_message>>(std::move(msgs));

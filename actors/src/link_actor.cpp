@@ -53,11 +53,13 @@ struct link_state {
   outbound_scheduler sched{64u << 10};
   std::deque<control_frame> control;
   std::unordered_map<std::uint64_t, message_entry> messages;
+  /// Requesters waiting for the outcome of a single-frame message (request-based sends only).
+  std::unordered_map<std::uint64_t, caf::actor> single_reply_to;
   caf::actor receiver;
   std::int64_t connection_credit = 0;
   std::uint64_t peer_message_credit = 0;
   std::uint32_t peer_max_frame = 0;
-  std::size_t writes_in_flight = 0;
+  std::vector<write_job_ptr> jobs_in_flight;  // handed to the writer, not yet confirmed
   std::uint64_t write_sequence = 0;
   std::uint64_t ping_token = 0;
   std::uint64_t keepalive_generation = 0;
@@ -92,7 +94,8 @@ void fail_link(link_actor* self, errc reason);
 
 void maybe_quit(link_actor* self) {
   auto& st = self->state;
-  if (st.closing && st.messages.empty() && st.control.empty() && st.writes_in_flight == 0) {
+  if (st.closing && st.messages.empty() && st.sched.total_queued() == 0 && st.control.empty() &&
+      st.jobs_in_flight.empty()) {
     if (st.params.stream) st.params.stream->close();
     if (st.receiver) self->send(st.receiver, fail_atom::value, errc::shutting_down);
     if (st.params.events) self->send(st.params.events, closed_atom::value, errc::ok);
@@ -136,12 +139,13 @@ void flush(link_actor* self) {
   auto& st = self->state;
   if (st.failed) return;
   auto can_send = [&st](std::uint64_t id, std::size_t bytes) {
+    auto n = static_cast<std::int64_t>(bytes);
+    if (outbound_scheduler::is_lane(id)) return st.connection_credit >= n;
     auto i = st.messages.find(id);
     if (i == st.messages.end()) return false;
-    auto n = static_cast<std::int64_t>(bytes);
     return st.connection_credit >= n && i->second.peer_credit >= n;
   };
-  while (st.writes_in_flight < st.params.config.writes_in_flight) {
+  while (st.jobs_in_flight.size() < st.params.config.writes_in_flight) {
     auto job = std::make_shared<write_job>();
     job->sequence = ++st.write_sequence;
     while (!st.control.empty()) {
@@ -153,8 +157,15 @@ void flush(link_actor* self) {
       if (!next) break;
       auto id = next->first;
       auto& item = next->second;
-      auto& e = st.messages.at(id);
       auto body = item.body_size();
+      if (item.what == outbound_item::kind::single) {
+        st.connection_credit -= static_cast<std::int64_t>(body);
+        job->frames.open_single(item.id, item.meta, item.bytes);
+        job->singles.emplace_back(item.id, item.gate_bytes);
+        if (item.owner) job->owners.push_back(std::move(item.owner));
+        continue;
+      }
+      auto& e = st.messages.at(id);
       st.connection_credit -= static_cast<std::int64_t>(body);
       e.peer_credit -= static_cast<std::int64_t>(body);
       switch (item.what) {
@@ -184,7 +195,7 @@ void flush(link_actor* self) {
       }
     }
     if (job->frames.empty()) return;
-    ++st.writes_in_flight;
+    st.jobs_in_flight.push_back(job);
     self->request(st.params.writer, caf::infinite, write_atom::value, job)
         .then([self, job](written_atom, errc result) { on_written(self, job, result); },
               [self](caf::error&) { fail_link(self, errc::send_failed); });
@@ -193,16 +204,29 @@ void flush(link_actor* self) {
 
 void on_written(link_actor* self, const write_job_ptr& job, errc result) {
   auto& st = self->state;
-  --st.writes_in_flight;
   if (result != errc::ok) {
-    fail_link(self, result);
+    fail_link(self, result);  // fails this job's messages too
     return;
   }
+  st.jobs_in_flight.erase(std::find(st.jobs_in_flight.begin(), st.jobs_in_flight.end(), job));
   for (auto& [id, bytes] : job->body_bytes) {
     auto i = st.messages.find(id);
     if (i != st.messages.end() && i->second.producer)
       self->send(i->second.producer, window_atom::value, bytes);
   }
+  std::size_t gate_bytes = 0;
+  for (auto& [id, bytes] : job->singles) {
+    gate_bytes += bytes;
+    if (st.params.events) self->send(st.params.events, outcome_atom::value, send_outcome{id});
+    if (!st.single_reply_to.empty()) {
+      auto i = st.single_reply_to.find(id);
+      if (i != st.single_reply_to.end()) {
+        self->send(i->second, outcome_atom::value, send_outcome{id});
+        st.single_reply_to.erase(i);
+      }
+    }
+  }
+  if (st.params.gate && gate_bytes > 0) st.params.gate->release(gate_bytes);
   for (auto id : job->finished) {
     auto i = st.messages.find(id);
     if (i == st.messages.end()) continue;
@@ -222,6 +246,26 @@ void fail_link(link_actor* self, errc reason) {
   std::vector<std::uint64_t> ids;
   for (auto& [id, e] : st.messages) ids.push_back(id);
   for (auto id : ids) finish_message(self, id, reason);
+  // Single-frame messages still queued, or in writes that will never be confirmed, fail too.
+  auto fail_single = [self, reason](std::uint64_t id, std::size_t gate_bytes) {
+    auto& st = self->state;
+    if (st.params.gate && gate_bytes > 0) st.params.gate->release(gate_bytes);
+    if (st.params.events)
+      self->send(st.params.events, outcome_atom::value, send_outcome{id, reason});
+    auto i = st.single_reply_to.find(id);
+    if (i != st.single_reply_to.end()) {
+      self->send(i->second, outcome_atom::value, send_outcome{id, reason});
+      st.single_reply_to.erase(i);
+    }
+  };
+  st.sched.unstall_all();
+  auto any = [](std::uint64_t, std::size_t) { return true; };
+  while (auto n = st.sched.next(any))
+    if (n->second.what == outbound_item::kind::single)
+      fail_single(n->second.id, n->second.gate_bytes);
+  for (auto& job : st.jobs_in_flight)
+    for (auto& [id, bytes] : job->singles) fail_single(id, bytes);
+  st.jobs_in_flight.clear();
   if (st.params.stream) st.params.stream->close();
   if (st.receiver) self->send(st.receiver, fail_atom::value, reason);
   if (st.params.events) self->send(st.params.events, closed_atom::value, reason);
@@ -239,24 +283,28 @@ void accept(link_actor* self, std::uint64_t id, outgoing_message msg, std::size_
     notify_outcome(self, id, e, st.failed ? errc::disconnected : errc::shutting_down);
     return;
   }
-  e.peer_credit = static_cast<std::int64_t>(st.peer_message_credit);
   auto priority = msg.meta.priority;
   auto size = msg.memory_size();
   bool single =
       msg.file_path.empty() && size <= st.params.config.single_frame_max &&
+      size <= st.peer_message_credit &&
       protocol::encoded_meta_size(msg.meta) + size + protocol::digest_size <= st.peer_max_frame;
-  st.sched.add(id, priority);
   if (single) {
+    // Fast path: no per-message actor and no per-message bookkeeping.
     outbound_item item;
     item.what = outbound_item::kind::single;
     item.position = size;
     if (msg.bytes) item.bytes = protocol::byte_view{*msg.bytes};
     item.owner = std::move(msg.bytes);
-    e.meta = std::move(msg.meta);
-    st.messages.emplace(id, std::move(e));
-    st.sched.push(id, std::move(item));
+    item.id = id;
+    item.meta = std::move(msg.meta);
+    item.gate_bytes = gate_bytes;
+    if (e.reply_to) st.single_reply_to.emplace(id, std::move(e.reply_to));
+    st.sched.push_single(priority, std::move(item));
   } else {
+    e.peer_credit = static_cast<std::int64_t>(st.peer_message_credit);
     e.meta = msg.meta;
+    st.sched.add(id, priority);
     e.producer =
         spawn_message_actor(self->system(), caf::actor_cast<caf::actor>(self), id, std::move(msg),
                             st.params.chunk_size, st.params.config.message_window);
@@ -307,11 +355,11 @@ caf::behavior link_impl(link_actor* self, link_params params) {
         accept(self, id, std::move(msg), static_cast<std::size_t>(gate_bytes), caf::actor{});
       },
       [self](send_atom, outgoing_batch& batch, std::uint64_t first_id) {
-        // Blocking senders acquired each message's memory size from the gate.
+        // Blocking senders acquired each message's cost from the gate.
         for (std::size_t i = 0; i < batch->size(); ++i) {
           auto& msg = (*batch)[i];
-          auto size = msg.memory_size();
-          accept(self, first_id + i, std::move(msg), size, caf::actor{});
+          auto cost = msg.memory_size() + gate_overhead_per_message;
+          accept(self, first_id + i, std::move(msg), cost, caf::actor{});
         }
       },
       [self](cancel_atom, std::uint64_t id) {

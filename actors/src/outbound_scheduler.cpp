@@ -12,6 +12,23 @@ void outbound_scheduler::add(std::uint64_t id, std::uint8_t priority) {
   e.priority = priority;
 }
 
+namespace {
+void set_bit(std::array<std::uint64_t, 4>& words, std::size_t level, bool on) {
+  auto mask = std::uint64_t{1} << (level % 64);
+  if (on)
+    words[level / 64] |= mask;
+  else
+    words[level / 64] &= ~mask;
+}
+}  // namespace
+
+int outbound_scheduler::highest_active() const noexcept {
+  for (int w = 3; w >= 0; --w)
+    if (active_[static_cast<std::size_t>(w)] != 0)
+      return w * 64 + 63 - __builtin_clzll(active_[static_cast<std::size_t>(w)]);
+  return -1;
+}
+
 void outbound_scheduler::activate(std::uint64_t id, entry& e) {
   if (e.in_ring || e.stalled || e.items.empty()) return;
   // A message joining the rotation starts with one quantum, so equal small messages leave in
@@ -19,14 +36,24 @@ void outbound_scheduler::activate(std::uint64_t id, entry& e) {
   if (e.deficit == 0) e.deficit = quantum_;
   e.in_ring = true;
   rings_[e.priority].push_back(id);
-  active_.set(e.priority);
+  set_bit(active_, e.priority, true);
 }
 
 void outbound_scheduler::push(std::uint64_t id, outbound_item item) {
   auto i = messages_.find(id);
   if (i == messages_.end()) return;
   i->second.items.push_back(std::move(item));
+  ++total_;
   activate(id, i->second);
+}
+
+void outbound_scheduler::push_single(std::uint8_t priority, outbound_item item) {
+  auto id = lane_of(priority);
+  auto& e = messages_[id];
+  e.priority = priority;
+  e.items.push_back(std::move(item));
+  ++total_;
+  activate(id, e);
 }
 
 void outbound_scheduler::remove(std::uint64_t id) {
@@ -35,15 +62,15 @@ void outbound_scheduler::remove(std::uint64_t id) {
   if (i->second.in_ring) {
     auto& ring = rings_[i->second.priority];
     ring.erase(std::find(ring.begin(), ring.end(), id));
-    if (ring.empty()) active_.reset(i->second.priority);
+    if (ring.empty()) set_bit(active_, i->second.priority, false);
   }
+  total_ -= i->second.items.size();
   messages_.erase(i);
 }
 
 std::optional<std::pair<std::uint64_t, outbound_item>>
 outbound_scheduler::next(const credit_check& can_send) {
-  for (int level = 255; level >= 0; --level) {
-    if (!active_.test(static_cast<std::size_t>(level))) continue;
+  for (int level = highest_active(); level >= 0; level = highest_active()) {
     auto& ring = rings_[static_cast<std::size_t>(level)];
     // Each step sends, stalls a message, or rotates one with a quantum more of deficit, so the
     // loop ends: either something is sent or every message at this level is stalled.
@@ -67,16 +94,18 @@ outbound_scheduler::next(const credit_check& can_send) {
       e.deficit -= cost;
       std::pair<std::uint64_t, outbound_item> out{id, std::move(head)};
       e.items.pop_front();
+      --total_;
       if (e.items.empty()) {
         // An emptied queue forfeits its remaining deficit (classic DRR).
         e.deficit = 0;
         e.in_ring = false;
         ring.pop_front();
       }
-      if (ring.empty()) active_.reset(static_cast<std::size_t>(level));
+      if (ring.empty()) set_bit(active_, static_cast<std::size_t>(level), false);
       return out;
     }
-    if (ring.empty()) active_.reset(static_cast<std::size_t>(level));
+    // Every message at this level is stalled: look at the levels below.
+    set_bit(active_, static_cast<std::size_t>(level), false);
   }
   return std::nullopt;
 }

@@ -112,7 +112,7 @@ void on_frame(receiver_actor* self, const protocol::frame_view& f) {
   case frame_type::data:
   case frame_type::end: {
     auto before = st.reassembler->received(h.message_id);
-    auto e = st.reassembler->on_frame(f, self->clock().now());
+    auto e = st.reassembler->on_frame(f, st.last_heard);
     if (e == errc::unknown_message) {
       // Not open (maybe failed earlier): ignore, but keep the connection's credit flowing.
       if (h.type == frame_type::data) st.connection_ungranted += f.payload.size();
@@ -136,7 +136,7 @@ void on_frame(receiver_actor* self, const protocol::frame_view& f) {
       self->send(st.params.link, peer_cancel_atom::value, h.message_id,
                  static_cast<errc>(h.argument));
     else
-      st.reassembler->on_frame(f, self->clock().now());
+      st.reassembler->on_frame(f, st.last_heard);
     return;
   case frame_type::error:
     if (h.message_id == 0) return;  // informational; a fatal one is followed by a close

@@ -24,8 +24,10 @@ struct write_job {
   std::vector<std::shared_ptr<const void>> owners;
   /// Per outgoing message: body bytes in this batch (credit returned to message actors).
   std::vector<std::pair<std::uint64_t, std::size_t>> body_bytes;
-  /// Messages whose END (or SINGLE frame) is in this batch: sent in full once written.
+  /// Multi-frame messages whose END is in this batch: sent in full once written.
   std::vector<std::uint64_t> finished;
+  /// Single-frame messages in this batch and their gate bytes.
+  std::vector<std::pair<std::uint64_t, std::size_t>> singles;
 };
 using write_job_ptr = std::shared_ptr<write_job>;
 

@@ -2,9 +2,9 @@
 
 #include <netcore/protocol/bytes.hpp>
 #include <netcore/protocol/digest.hpp>
+#include <netcore/protocol/metadata.hpp>
 
 #include <array>
-#include <bitset>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -26,6 +26,12 @@ struct outbound_item {
   std::shared_ptr<const void> owner;
   /// END: the whole-body digest.
   protocol::digest64 digest = 0;
+  /// SINGLE: the message's own id and metadata (single-frame messages share one lane per
+  /// priority level instead of being scheduled one by one).
+  std::uint64_t id = 0;
+  protocol::message_meta meta;
+  /// SINGLE: bytes to give back to the blocking senders' gate once written.
+  std::size_t gate_bytes = 0;
 
   /// Body bytes this item costs in flow-control credit and fairness.
   std::size_t body_size() const noexcept {
@@ -49,6 +55,16 @@ class outbound_scheduler {
   void add(std::uint64_t id, std::uint8_t priority);
   /// Appends an item to message `id`'s queue (which must be known).
   void push(std::uint64_t id, outbound_item item);
+  /// Appends a whole single-frame message to the lane of `priority`: all single-frame messages
+  /// of a level form one flow that takes part in the round robin like one message, in order.
+  void push_single(std::uint8_t priority, outbound_item item);
+  /// True when `id` names a single-frame lane rather than a message.
+  static constexpr bool is_lane(std::uint64_t id) noexcept { return (id & lane_bit) != 0; }
+  /// The lane id of `priority`.
+  static constexpr std::uint64_t lane_of(std::uint8_t priority) noexcept {
+    return lane_bit | priority;
+  }
+
   /// Forgets message `id` and drops its queued items.
   void remove(std::uint64_t id);
   /// True when `id` is known.
@@ -69,8 +85,10 @@ class outbound_scheduler {
   std::size_t queued(std::uint64_t id) const;
   /// Messages known.
   std::size_t size() const noexcept { return messages_.size(); }
+  /// Items queued over all messages and lanes (stalled ones included).
+  std::size_t total_queued() const noexcept { return total_; }
   /// True when no message has an item that could be sent (ignoring stalls).
-  bool idle() const noexcept { return active_.none(); }
+  bool idle() const noexcept { return highest_active() < 0; }
 
  private:
   struct entry {
@@ -81,11 +99,15 @@ class outbound_scheduler {
     bool stalled = false;
   };
   void activate(std::uint64_t id, entry& e);
+  int highest_active() const noexcept;
+
+  static constexpr std::uint64_t lane_bit = std::uint64_t{1} << 63;
 
   std::size_t quantum_;
   std::unordered_map<std::uint64_t, entry> messages_;
   std::array<std::deque<std::uint64_t>, 256> rings_;
-  std::bitset<256> active_;
+  std::array<std::uint64_t, 4> active_{};
+  std::size_t total_ = 0;  // bit per level with a non-empty ring
 };
 
 }  // namespace netcore::actors

@@ -6,6 +6,10 @@
 
 namespace netcore::actors {
 
+/// Bytes a queued message costs the gate besides its body (bookkeeping in the link), so a flood
+/// of tiny messages is bounded too.
+inline constexpr std::size_t gate_overhead_per_message = 256;
+
 /// A byte-bounded gate at the boundary between blocking caller threads and the link actor:
 /// acquire() blocks while more than `limit` bytes are queued; the link releases bytes as
 /// messages leave. A single message larger than the limit still passes when nothing is queued.
