@@ -20,8 +20,26 @@ caf::behavior writer_impl(caf::event_based_actor* self,
                           std::shared_ptr<transports::byte_stream> stream) {
   return {
       [self, stream](write_atom, write_job_ptr& job) -> caf::result<written_atom, errc> {
-        const auto& slices = job->frames.slices();
-        auto e = stream->write(slices.data(), slices.size());
+        const auto& all = job->frames.slices();
+        const auto* slices = all.data();
+        auto count = all.size();
+        std::vector<protocol::io_slice> rest;
+        if (job->skip > 0) {
+          // Resume where the link's inline write stopped.
+          std::size_t skip = job->skip;
+          for (std::size_t i = 0; i < all.size(); ++i) {
+            if (skip >= all[i].size) {
+              skip -= all[i].size;
+              continue;
+            }
+            auto p = static_cast<const std::uint8_t*>(all[i].data) + skip;
+            rest.push_back({p, all[i].size - skip});
+            skip = 0;
+          }
+          slices = rest.data();
+          count = rest.size();
+        }
+        auto e = stream->write(slices, count);
         if (e != errc::ok) self->quit();
         return {written_atom::value, e};
       },

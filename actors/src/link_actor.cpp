@@ -133,6 +133,7 @@ void encode_control(write_job& job, control_frame& c) {
 }
 
 void on_written(link_actor* self, const write_job_ptr& job, errc result);
+void settle(link_actor* self, const write_job& job);
 
 /// Builds batches while the writer has room: control frames first, then scheduled items.
 void flush(link_actor* self) {
@@ -174,10 +175,7 @@ void flush(link_actor* self) {
         e.opened_on_wire = true;
         break;
       case outbound_item::kind::single:
-        job->frames.open_single(id, e.meta, item.bytes);
-        e.opened_on_wire = true;
-        job->finished.push_back(id);
-        break;
+        break;  // handled above
       case outbound_item::kind::data:
         job->frames.data(id, item.position, item.bytes);
         break;
@@ -194,12 +192,31 @@ void flush(link_actor* self) {
           job->body_bytes.emplace_back(id, body);
       }
     }
-    if (job->frames.empty()) return;
+    if (job->frames.empty()) break;
+    // A small batch with the writer idle is written right here: an idle connection then answers
+    // without a thread hand-off. Large batches go to the writer thread, so that writing overlaps
+    // with building the next batch; so does whatever the stream does not take at once.
+    if (st.jobs_in_flight.empty() && st.params.stream &&
+        job->frames.size() <= st.params.config.inline_write_max) {
+      const auto& slices = job->frames.slices();
+      auto written = st.params.stream->try_write(slices.data(), slices.size());
+      if (!written) {
+        st.jobs_in_flight.push_back(job);
+        fail_link(self, written.error());
+        return;
+      }
+      if (*written == job->frames.size()) {
+        settle(self, *job);
+        continue;
+      }
+      job->skip = *written;
+    }
     st.jobs_in_flight.push_back(job);
     self->request(st.params.writer, caf::infinite, write_atom::value, job)
         .then([self, job](written_atom, errc result) { on_written(self, job, result); },
               [self](caf::error&) { fail_link(self, errc::send_failed); });
   }
+  maybe_quit(self);
 }
 
 void on_written(link_actor* self, const write_job_ptr& job, errc result) {
@@ -209,13 +226,19 @@ void on_written(link_actor* self, const write_job_ptr& job, errc result) {
     return;
   }
   st.jobs_in_flight.erase(std::find(st.jobs_in_flight.begin(), st.jobs_in_flight.end(), job));
-  for (auto& [id, bytes] : job->body_bytes) {
+  settle(self, *job);
+  flush(self);
+}
+
+void settle(link_actor* self, const write_job& job) {
+  auto& st = self->state;
+  for (auto& [id, bytes] : job.body_bytes) {
     auto i = st.messages.find(id);
     if (i != st.messages.end() && i->second.producer)
       self->send(i->second.producer, window_atom::value, bytes);
   }
   std::size_t gate_bytes = 0;
-  for (auto& [id, bytes] : job->singles) {
+  for (auto& [id, bytes] : job.singles) {
     gate_bytes += bytes;
     if (st.params.events) self->send(st.params.events, outcome_atom::value, send_outcome{id});
     if (!st.single_reply_to.empty()) {
@@ -227,15 +250,13 @@ void on_written(link_actor* self, const write_job_ptr& job, errc result) {
     }
   }
   if (st.params.gate && gate_bytes > 0) st.params.gate->release(gate_bytes);
-  for (auto id : job->finished) {
+  for (auto id : job.finished) {
     auto i = st.messages.find(id);
     if (i == st.messages.end()) continue;
     notify_outcome(self, id, i->second, errc::ok);
     st.sched.remove(id);
     st.messages.erase(i);  // the producer quits by itself after END
   }
-  flush(self);
-  maybe_quit(self);
 }
 
 void fail_link(link_actor* self, errc reason) {

@@ -74,43 +74,12 @@ class tcp_stream final : public byte_stream {
   }
 
   errc write(const io_slice* slices, std::size_t count) override {
-    // One sendmsg per IOV_MAX slices (asio::write would stop at 64 buffers per call); a short
-    // write resumes inside the slice where it stopped.
-    if (closed_.load(std::memory_order_acquire)) return errc::disconnected;
-    const int fd = socket_.native_handle();
-    iovec iov[IOV_MAX];
-    std::size_t i = 0;
-    std::size_t skip = 0;  // bytes of slices[i] already written
-    while (i < count) {
-      int n = 0;
-      for (std::size_t j = i; j < count && n < IOV_MAX; ++j) {
-        auto off = j == i ? skip : 0;
-        if (slices[j].size == off) continue;
-        iov[n].iov_base =
-            const_cast<std::uint8_t*>(static_cast<const std::uint8_t*>(slices[j].data) + off);
-        iov[n].iov_len = slices[j].size - off;
-        ++n;
-      }
-      if (n == 0) break;
-      msghdr msg{};
-      msg.msg_iov = iov;
-      msg.msg_iovlen = static_cast<std::size_t>(n);
-      auto w = ::sendmsg(fd, &msg, MSG_NOSIGNAL);  // a vanished peer is an error, not SIGPIPE
-      if (w < 0) {
-        if (errno == EINTR) continue;
-        const asio::error_code ec{errno, asio::error::get_system_category()};
-        if (closed_.load(std::memory_order_acquire) || is_disconnect(ec)) return errc::disconnected;
-        return errc::send_failed;
-      }
-      auto left = static_cast<std::size_t>(w);
-      while (i < count && left >= slices[i].size - skip) {
-        left -= slices[i].size - skip;
-        skip = 0;
-        ++i;
-      }
-      skip += left;
-    }
-    return errc::ok;
+    auto r = send_slices(slices, count, 0);
+    return r ? errc::ok : r.error();
+  }
+
+  result<std::size_t> try_write(const io_slice* slices, std::size_t count) override {
+    return send_slices(slices, count, MSG_DONTWAIT);
   }
 
   result<std::size_t> read(std::uint8_t* buf, std::size_t max) override {
@@ -141,6 +110,51 @@ class tcp_stream final : public byte_stream {
   std::string describe() const override { return description_; }
 
  private:
+  /// Sends the slices with one sendmsg per IOV_MAX of them (asio::write would stop at 64 buffers
+  /// per call); a short send resumes inside the slice where it stopped. With MSG_DONTWAIT it
+  /// returns at the first would-block with the bytes sent so far.
+  result<std::size_t> send_slices(const io_slice* slices, std::size_t count, int flags) {
+    if (closed_.load(std::memory_order_acquire)) return errc::disconnected;
+    const int fd = socket_.native_handle();
+    std::size_t sent = 0;
+    iovec iov[IOV_MAX];
+    std::size_t i = 0;
+    std::size_t skip = 0;  // bytes of slices[i] already written
+    while (i < count) {
+      int n = 0;
+      for (std::size_t j = i; j < count && n < IOV_MAX; ++j) {
+        auto off = j == i ? skip : 0;
+        if (slices[j].size == off) continue;
+        iov[n].iov_base =
+            const_cast<std::uint8_t*>(static_cast<const std::uint8_t*>(slices[j].data) + off);
+        iov[n].iov_len = slices[j].size - off;
+        ++n;
+      }
+      if (n == 0) break;
+      msghdr msg{};
+      msg.msg_iov = iov;
+      msg.msg_iovlen = static_cast<std::size_t>(n);
+      auto w =
+          ::sendmsg(fd, &msg, MSG_NOSIGNAL | flags);  // a vanished peer is an error, not SIGPIPE
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        if ((flags & MSG_DONTWAIT) && (errno == EAGAIN || errno == EWOULDBLOCK)) return sent;
+        const asio::error_code ec{errno, asio::error::get_system_category()};
+        if (closed_.load(std::memory_order_acquire) || is_disconnect(ec)) return errc::disconnected;
+        return errc::send_failed;
+      }
+      auto left = static_cast<std::size_t>(w);
+      sent += left;
+      while (i < count && left >= slices[i].size - skip) {
+        left -= slices[i].size - skip;
+        skip = 0;
+        ++i;
+      }
+      skip += left;
+    }
+    return sent;
+  }
+
   asio::io_context context_;  // owns the socket's service; never run
   tcp::socket socket_;
   std::atomic<bool> closed_{false};

@@ -22,6 +22,9 @@ struct connection_config {
   std::size_t write_batch = 0;
   /// Bytes asked of each transport read (0 = transport profile).
   std::size_t read_size = 0;
+  /// Batches up to this size are written by the link itself when the writer is idle (no thread
+  /// hand-off: lower latency on a quiet connection); larger ones go to the writer thread.
+  std::size_t inline_write_max = 64u << 10;
   /// Writes handed to the writer at once (double buffering keeps the stream busy).
   std::size_t writes_in_flight = 2;
   /// Reads handed to the receiver at once: bounds received-but-unprocessed bytes to

@@ -21,6 +21,8 @@ namespace netcore::actors {
 struct write_job {
   std::uint64_t sequence = 0;
   protocol::encoder frames;
+  /// Leading bytes of `frames` already written (by the link's inline attempt).
+  std::size_t skip = 0;
   std::vector<std::shared_ptr<const void>> owners;
   /// Per outgoing message: body bytes in this batch (credit returned to message actors).
   std::vector<std::pair<std::uint64_t, std::size_t>> body_bytes;

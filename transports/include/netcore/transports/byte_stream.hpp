@@ -40,6 +40,15 @@ class byte_stream {
   /// Errors: errc::disconnected (peer gone or stream closed), errc::send_failed.
   virtual errc write(const io_slice* slices, std::size_t count) = 0;
 
+  /// Writes as many bytes of `slices[0..count)` as the stream takes without blocking, in order,
+  /// and returns how many that was (0 when none). The default takes none: the runtime then hands
+  /// every write to its writer thread. Errors: as write().
+  virtual result<std::size_t> try_write(const io_slice* slices, std::size_t count) {
+    (void)slices;
+    (void)count;
+    return std::size_t{0};
+  }
+
   /// Reads at least one and at most `max` bytes into `buf`, blocking until some arrive.
   /// Returns the count, or errc::disconnected when the stream ended (orderly or not).
   virtual result<std::size_t> read(std::uint8_t* buf, std::size_t max) = 0;
