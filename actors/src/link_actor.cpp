@@ -41,11 +41,13 @@ control_frame make_control(protocol::frame_type type, std::uint64_t id = 0,
 /// An outgoing message known to the link.
 struct message_entry {
   protocol::message_meta meta;
-  caf::actor producer;           // invalid for single-frame messages
-  std::int64_t peer_credit = 0;  // body bytes the peer lets this message send
-  std::size_t gate_bytes = 0;    // bytes to give back to the blocking senders' gate
-  bool opened_on_wire = false;   // OPEN (or SINGLE) already in a batch
-  caf::actor reply_to;           // outcome target of a request-based send (may be invalid)
+  caf::actor producer;                           // invalid for single-frame messages
+  std::int64_t peer_credit = 0;                  // body bytes the peer lets this message send
+  std::size_t gate_bytes = 0;                    // bytes to give back to the blocking senders' gate
+  bool opened_on_wire = false;                   // OPEN already in a batch
+  std::uint64_t total = protocol::unknown_size;  // body size, once OPEN is known
+  std::uint64_t written = 0;                     // body bytes written so far
+  caf::actor reply_to;  // outcome target of a request-based send (may be invalid)
 };
 
 struct link_state {
@@ -171,6 +173,7 @@ void flush(link_actor* self) {
       e.peer_credit -= static_cast<std::int64_t>(body);
       switch (item.what) {
       case outbound_item::kind::open:
+        e.total = item.position;
         job->frames.open(id, e.meta, item.position);
         e.opened_on_wire = true;
         break;
@@ -234,8 +237,12 @@ void settle(link_actor* self, const write_job& job) {
   auto& st = self->state;
   for (auto& [id, bytes] : job.body_bytes) {
     auto i = st.messages.find(id);
-    if (i != st.messages.end() && i->second.producer)
-      self->send(i->second.producer, window_atom::value, bytes);
+    if (i == st.messages.end()) continue;
+    if (i->second.producer) self->send(i->second.producer, window_atom::value, bytes);
+    i->second.written += bytes;
+    if (st.params.events)
+      self->send(st.params.events, progress_atom::value,
+                 send_progress{id, i->second.written, i->second.total});
   }
   std::size_t gate_bytes = 0;
   for (auto& [id, bytes] : job.singles) {

@@ -63,8 +63,9 @@ void grant_credit(receiver_actor* self, bool force) {
     }
     ++i;
   }
-  auto held = st.delivery_outstanding + st.reassembler->buffered_bytes();
-  if (held > cfg.delivery_budget) return;
+  // Only unacknowledged deliveries count: bytes of messages still arriving can only shrink by
+  // completing, which needs credit (partial bodies are bounded by limits::max_buffered_bytes).
+  if (st.delivery_outstanding > cfg.delivery_budget) return;
   if (st.connection_ungranted > 0 &&
       (force || st.connection_ungranted >= cfg.initial_connection_credit / 4)) {
     self->send(st.params.link, grant_atom::value, std::uint64_t{0}, st.connection_ungranted);
@@ -220,7 +221,13 @@ caf::behavior receiver_impl(receiver_actor* self, receiver_params params) {
           deliver_events(self, std::make_shared<delivery>());
         }
       },
-      [self](fail_atom, errc reason) { fail_receiver(self, reason, false); },
+      [self](fail_atom, errc reason) {
+        // From the reader (the stream ended) or from abort(): the link must learn it too, or it
+        // notices only at its next write. From the link itself: it knows already.
+        auto from_link = self->current_sender() ==
+                         caf::actor_cast<caf::strong_actor_ptr>(self->state.params.link);
+        fail_receiver(self, reason, !from_link);
+      },
       [self](tick_atom, std::uint64_t generation) {
         auto& st = self->state;
         if (generation != st.tick_generation || st.failed) return;

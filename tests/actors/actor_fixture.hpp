@@ -34,6 +34,7 @@ struct record {
   std::vector<protocol::incoming_message> messages;
   std::vector<incoming_failure> failures;
   std::vector<send_outcome> outcomes;
+  std::vector<send_progress> progress;
   std::vector<errc> closed;
 };
 
@@ -69,6 +70,7 @@ inline caf::behavior recorder(caf::event_based_actor*, record* rec) {
         return caf::ok_atom::value;
       },
       [rec](outcome_atom, send_outcome& o) { rec->outcomes.push_back(o); },
+      [rec](progress_atom, send_progress& p) { rec->progress.push_back(p); },
       [rec](closed_atom, errc e) { rec->closed.push_back(e); },
   };
 }

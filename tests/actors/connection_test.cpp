@@ -71,7 +71,7 @@ class connection_test : public ::testing::Test {
     bool timed_out = false;
     while (out.size() < n && !timed_out) {
       events->receive([&](outcome_atom, send_outcome& o) { out[o.id] = o.error; },
-                      [&](closed_atom, errc) {},
+                      [&](closed_atom, errc) {}, [&](progress_atom, send_progress&) {},
                       caf::after(wait_limit) >> [&] { timed_out = true; });
     }
     return out;

@@ -85,6 +85,16 @@ TEST_F(link_test, messages_are_time_sliced_round_robin) {
   for (auto& o : rec_.outcomes) EXPECT_TRUE(o.ok());
 }
 
+TEST_F(link_test, progress_is_reported_as_chunks_are_written) {
+  connection_config config;
+  config.single_frame_max = 0;
+  send_all_then_write({body_of(2500)}, config);
+  ASSERT_EQ(rec_.progress.size(), 3u);
+  EXPECT_EQ(rec_.progress[0].written, 1000u);
+  EXPECT_EQ(rec_.progress[2].written, 2500u);
+  EXPECT_EQ(rec_.progress[2].total, 2500u);
+}
+
 TEST_F(link_test, higher_priority_is_served_first) {
   connection_config config;
   config.single_frame_max = 0;

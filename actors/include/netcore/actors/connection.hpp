@@ -24,8 +24,9 @@ namespace netcore::actors {
 /// Spawns and wires the connection's actors (link, receiver, reader, writer) in `sys`.
 /// Incoming messages go to the `delivery` actor when one is given (it receives
 /// (deliver_atom, delivery_ptr) and must reply caf::ok_atom to release the delivery budget),
-/// otherwise to a built-in inbox served by receive(). Send outcomes and the connection's end go
-/// to `events` when given: (outcome_atom, send_outcome), (closed_atom, errc).
+/// otherwise to a built-in inbox served by receive(). Send outcomes, progress of multi-frame
+/// messages and the connection's end go to `events` when given: (outcome_atom, send_outcome),
+/// (progress_atom, send_progress) after each write, (closed_atom, errc).
 ///
 /// Every method is thread-safe. The blocking ones (send, receive) are for non-actor threads;
 /// actors talk to link() directly: request (send_atom, outgoing_message) → the message id, then

@@ -82,6 +82,7 @@ using outcome_atom = caf::atom_constant<caf::atom("nc_outcome")>;
 using closed_atom = caf::atom_constant<caf::atom("nc_closed")>;
 using tick_atom = caf::atom_constant<caf::atom("nc_tick")>;
 using close_atom = caf::atom_constant<caf::atom("nc_close")>;
+using progress_atom = caf::atom_constant<caf::atom("nc_progres")>;
 using wire_atom = caf::atom_constant<caf::atom("nc_wire")>;
 using stats_atom = caf::atom_constant<caf::atom("nc_stats")>;
 
@@ -94,5 +95,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(netcore::actors::write_job_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(netcore::actors::read_buffer)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(netcore::actors::delivery_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(netcore::actors::send_outcome)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(netcore::actors::send_progress)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(netcore::protocol::settings)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(netcore::protocol::errc)

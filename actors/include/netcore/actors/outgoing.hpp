@@ -39,6 +39,14 @@ struct outgoing_message {
   std::size_t memory_size() const noexcept { return bytes ? bytes->size() : 0; }
 };
 
+/// How far an outgoing multi-frame message has got: body bytes written to the stream so far.
+struct send_progress {
+  std::uint64_t id = 0;
+  std::uint64_t written = 0;
+  /// The body size (protocol::unknown_size until known).
+  std::uint64_t total = 0;
+};
+
 /// What became of an outgoing message: sent in full, or failed (errc says why).
 struct send_outcome {
   std::uint64_t id = 0;
