@@ -23,7 +23,7 @@ namespace np = netcore::protocol;
 
 namespace {
 
-// --- the fuzz target's two prefix bytes -----------------------------------------------------------
+// --- the fuzz target's two prefix bytes ---------------------------------------------------------
 
 namespace cfg {
 constexpr std::uint8_t normal = 0x00;
@@ -43,7 +43,9 @@ constexpr std::uint8_t fail_all = 0x80;  // fail_all() + drain before destructio
 namespace split {
 constexpr std::uint8_t whole = 0;
 constexpr std::uint8_t bytewise = 1;
-constexpr std::uint8_t fixed(unsigned n) { return static_cast<std::uint8_t>(2 | ((n - 1) << 3)); }
+constexpr std::uint8_t fixed(unsigned n) {
+  return static_cast<std::uint8_t>(2 | ((n - 1) << 3));
+}
 constexpr std::uint8_t fixed31(unsigned k) {
   return static_cast<std::uint8_t>(3 | ((k - 1) << 3));
 }
@@ -196,7 +198,8 @@ std::vector<seed> make_seeds() {
         if (at < x.size())
           enc.data(id, at, np::byte_view{x.data() + at, std::min<std::size_t>(128, x.size() - at)});
       }
-    for (std::uint64_t id = 4; id >= 1; --id) enc.end(id, b[id - 1]->size(), np::xxh3_64(*b[id - 1]));
+    for (std::uint64_t id = 4; id >= 1; --id)
+      enc.end(id, b[id - 1]->size(), np::xxh3_64(*b[id - 1]));
     take(enc, s);
     add("interleaved", cfg::poll_piece | cfg::step_1ms, split::random(2, 5), s);
   }
@@ -385,7 +388,7 @@ std::vector<seed> make_seeds() {
     message(enc, 2, body(200, 112), 100);
     take(enc, s);
     const std::size_t second = np::header_size + 6 + 9;  // OPEN header + meta("seed/echo")
-    s[second + 9] ^= 0x10;                              // inside the message id
+    s[second + 9] ^= 0x10;                               // inside the message id
     add("bitflip-header", cfg::poll_piece, split::random(2, 8), s);
   }
   {  // A bit flipped in a DATA payload: payload_corrupt fails only that message.
@@ -402,8 +405,9 @@ std::vector<seed> make_seeds() {
     message(enc, 2, body(30, 116), 30);
     message(enc, 3, body(30, 117), 30);
     take(enc, s);
-    s[0] ^= 0x01;                                // magic
-    const std::size_t third = 2 * (np::header_size + 15 + np::header_size + 30 + np::header_size + 8);
+    s[0] ^= 0x01;  // magic
+    const std::size_t third =
+        2 * (np::header_size + 15 + np::header_size + 30 + np::header_size + 8);
     s[third + 5] ^= 0x80;  // length
     add("bitflip-magic-length", cfg::normal, split::bytewise, s);
   }
@@ -452,7 +456,8 @@ std::vector<seed> make_seeds() {
     np::byte_buffer s;
     std::vector<np::header_field> hs;
     for (int i = 0; i < 5; ++i)
-      hs.push_back({"x-header-" + std::to_string(i), std::string(static_cast<std::size_t>(i * 7), 'v')});
+      hs.push_back(
+          {"x-header-" + std::to_string(i), std::string(static_cast<std::size_t>(i * 7), 'v')});
     const np::byte_buffer& b = body(40, 161);
     message(enc, 1, b, 40, true, meta("files/upload/report.json", np::content_type::json, hs));
     enc.open(2, meta(std::string(300, 'r')), 0);  // route longer than 256
@@ -476,7 +481,8 @@ std::vector<seed> make_seeds() {
     np::byte_buffer s;
     const np::byte_buffer& b = body(2000, 171);
     for (std::uint64_t id = 1; id <= 3; ++id) enc.open(id, meta("slow"), b.size());
-    for (std::size_t at = 0; at < 2000; at += 200) enc.data(2, at, np::byte_view{b.data() + at, 200});
+    for (std::size_t at = 0; at < 2000; at += 200)
+      enc.data(2, at, np::byte_view{b.data() + at, 200});
     enc.end(2, b.size(), np::xxh3_64(b));
     enc.data(1, 0, np::byte_view{b.data(), 10});
     take(enc, s);
@@ -589,6 +595,16 @@ std::vector<seed> make_seeds() {
     enc.data(2, 3000, b);
     take(enc, s);
     add("destroy-open", cfg::poll_never, split::whole, s);
+  }
+  {  // Tight limits (4 KiB messages): declared and received sizes above max_message_size.
+    np::byte_buffer s;
+    const np::byte_buffer& b = body(1000, 251);
+    enc.open(1, meta("t"), 5000);
+    enc.open(2, meta("t"), np::unknown_size);
+    for (std::uint64_t at = 0; at < 5000; at += 1000) enc.data(2, at, b);
+    enc.end(2, 5000, 0);
+    take(enc, s);
+    add("tight-message-too-large", cfg::tight | cfg::poll_piece, split::random(3, 13), s);
   }
   return seeds;
 }

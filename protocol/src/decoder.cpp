@@ -27,6 +27,7 @@ bool decoder::scan_for_header(byte_view& input) {
     if (buf_.empty()) {
       auto skip = find_magic(input.data(), input.size(), 0);
       dropped_ += skip;
+      stats_.dropped_bytes += skip;
       input.remove_prefix(skip);
       if (input.empty()) return false;
       if (input.size() < header_size) {
@@ -39,6 +40,7 @@ bool decoder::scan_for_header(byte_view& input) {
         return true;
       }
       dropped_ += 1;
+      stats_.dropped_bytes += 1;
       input.remove_prefix(1);
       continue;
     }
@@ -54,6 +56,7 @@ bool decoder::scan_for_header(byte_view& input) {
     // Not a header: drop its first byte and keep scanning the rest of the buffer.
     auto next = find_magic(buf_.data(), buf_.size(), 1);
     dropped_ += next;
+    stats_.dropped_bytes += next;
     buf_.erase(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(next));
   }
 }
@@ -72,7 +75,6 @@ decode_result decoder::finish_frame(const std::uint8_t* payload) {
   r.status = decode_status::frame;
   r.frame.payload = body;
   r.dropped = dropped_;
-  stats_.dropped_bytes += dropped_;
   dropped_ = 0;
   return r;
 }
@@ -109,9 +111,11 @@ decode_result decoder::next(byte_view& input) {
         if (!buf_.empty()) {
           auto next = find_magic(buf_.data(), buf_.size(), 1);
           dropped_ += next;
+          stats_.dropped_bytes += next;
           buf_.erase(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(next));
         } else {
           dropped_ += 1;
+          stats_.dropped_bytes += 1;
           input.remove_prefix(1);
         }
         state_ = state::resync;

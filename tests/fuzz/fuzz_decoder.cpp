@@ -15,10 +15,13 @@
 //
 // Invariants checked (abort on violation): the decoder consumes exactly the bytes fed and only
 // returns need_more with its input used up; frames it returns are verified and within limits;
-// the reassembler's buffered bytes and open messages stay within limits; completed bodies are
-// consistent with the storage policy; after destruction the spill directory is empty.
+// the reassembler's buffered bytes and open messages stay within limits; every completed message
+// is reported once, in completion order, with exactly the size and XXH3 digest its END (or SINGLE
+// OPEN) carried, whether its body is in memory or in a file; in-memory bodies respect the storage
+// policy; after destruction the spill directory is empty.
 
 #include <netcore/protocol/decoder.hpp>
+#include <netcore/protocol/digest.hpp>
 #include <netcore/protocol/metadata.hpp>
 #include <netcore/protocol/reassembler.hpp>
 
@@ -28,6 +31,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -96,7 +100,7 @@ np::limits make_limits(bool tight) {
   np::limits lim;
   if (tight) {
     lim.max_frame_payload = 1024;
-    lim.max_message_size = 16 << 10;
+    lim.max_message_size = 4 << 10;
     lim.max_buffered_bytes = 2 << 10;
     lim.max_concurrent_messages = 4;
     lim.max_route_length = 32;
@@ -170,8 +174,7 @@ class harness {
   harness(std::uint8_t config, const np::limits& lim, const np::storage_policy& policy)
       : lim_(lim), policy_(policy), decoder_(lim),
         reassembler_(std::make_unique<np::reassembler>(lim, policy)),
-        step_(time_steps[(config >> 2) & 3u]),
-        poll_(static_cast<poll_mode>((config >> 5) & 3u)) {
+        step_(time_steps[(config >> 2) & 3u]), poll_(static_cast<poll_mode>((config >> 5) & 3u)) {
     if ((config & 0x10u) != 0)
       now_ = clock_type::time_point::max() - std::chrono::seconds(5);
     else
@@ -204,7 +207,8 @@ class harness {
     FUZZ_CHECK(decoder_.stats().bytes == fed_);
 
     ++pieces_;
-    if (poll_ == poll_mode::each_piece || (poll_ == poll_mode::every_16_pieces && pieces_ % 16 == 0))
+    if (poll_ == poll_mode::each_piece ||
+        (poll_ == poll_mode::every_16_pieces && pieces_ % 16 == 0))
       drain();
     advance_time();
     if (pieces_ % 4 == 0) expire();
@@ -227,9 +231,11 @@ class harness {
       FUZZ_CHECK(!reassembler_->next_deadline().has_value());
       drain();
       FUZZ_CHECK(!reassembler_->poll().has_value());
+      FUZZ_CHECK(expected_.empty());
     }
     const np::reassembler_stats rs = reassembler_->stats();
-    FUZZ_CHECK(rs.completed >= completed_seen_);
+    FUZZ_CHECK(rs.completed == completions_);
+    FUZZ_CHECK(completed_seen_ + expected_.size() == completions_);
     FUZZ_CHECK(rs.failed >= failed_seen_);
     reassembler_.reset();
     if (!policy_.spill_directory.empty()) FUZZ_CHECK(count_files(policy_.spill_directory) == 0);
@@ -260,6 +266,21 @@ class harness {
     const np::errc e = reassembler_->on_frame(r.frame, now_);
     FUZZ_CHECK(e != np::errc::internal_error);
     if (e == np::errc::unknown_message) FUZZ_CHECK(reassembler_->open_count() == open_before);
+
+    // An accepted END, or an accepted SINGLE OPEN, completes a message with what the frame says.
+    if ((h.flags & np::flags::peer_origin) != 0 || e != np::errc::ok) return;
+    const np::byte_view payload = r.frame.payload;
+    if (h.type == np::frame_type::end) {
+      FUZZ_CHECK(payload.size() == np::digest_size);
+      expected_.push_back({h.message_id, h.argument, np::load_le(payload.data(), np::digest_size)});
+      ++completions_;
+    } else if (h.type == np::frame_type::open && (h.flags & np::flags::single) != 0) {
+      FUZZ_CHECK(payload.size() >= np::digest_size);
+      expected_.push_back(
+          {h.message_id, h.argument,
+           np::load_le(payload.data() + payload.size() - np::digest_size, np::digest_size)});
+      ++completions_;
+    }
   }
 
   void on_error(const np::decode_result& r) {
@@ -294,8 +315,7 @@ class harness {
     FUZZ_CHECK(buffered <= lim_.max_buffered_bytes);
     FUZZ_CHECK(open <= lim_.max_concurrent_messages);
     if (open == 0) FUZZ_CHECK(buffered == 0);
-    if (!policy_.spill_directory.empty())
-      FUZZ_CHECK(buffered <= open * policy_.memory_threshold);
+    if (!policy_.spill_directory.empty()) FUZZ_CHECK(buffered <= open * policy_.memory_threshold);
   }
 
   void drain() {
@@ -309,12 +329,23 @@ class harness {
       FUZZ_CHECK(ev->error == np::errc::ok);
       FUZZ_CHECK(ev->id != 0);
       FUZZ_CHECK(ev->id == ev->message.id);
+      FUZZ_CHECK(!expected_.empty());
+      const completion want = expected_.front();
+      expected_.pop_front();
+      FUZZ_CHECK(ev->id == want.id);
       np::message_body& body = ev->message.body;
+      FUZZ_CHECK(body.size() == want.size);
       FUZZ_CHECK(body.size() <= lim_.max_message_size);
+      {
+        np::result<np::byte_buffer> bytes = body.read_all();
+        FUZZ_CHECK(bytes.ok());
+        FUZZ_CHECK(bytes->size() == body.size());
+        FUZZ_CHECK(np::xxh3_64(*bytes) == want.digest);
+      }
       if (body.is_file()) {
         FUZZ_CHECK(!policy_.spill_directory.empty());
-        FUZZ_CHECK(body.path().compare(0, policy_.spill_directory.size(),
-                                       policy_.spill_directory) == 0);
+        FUZZ_CHECK(
+            body.path().compare(0, policy_.spill_directory.size(), policy_.spill_directory) == 0);
         struct stat st {};
         FUZZ_CHECK(::stat(body.path().c_str(), &st) == 0);
         FUZZ_CHECK(static_cast<std::uint64_t>(st.st_size) == body.size());
@@ -324,8 +355,7 @@ class harness {
         FUZZ_CHECK(::access(path.c_str(), F_OK) != 0);
       } else {
         FUZZ_CHECK(body.bytes().size() == body.size());
-        if (!policy_.spill_directory.empty())
-          FUZZ_CHECK(body.size() <= policy_.memory_threshold);
+        if (!policy_.spill_directory.empty()) FUZZ_CHECK(body.size() <= policy_.memory_threshold);
       }
       ++completed_seen_;
     }
@@ -350,6 +380,13 @@ class harness {
     check_reassembler();
   }
 
+  // A message completion announced by an accepted frame, not yet seen as an event.
+  struct completion {
+    std::uint64_t id;
+    std::uint64_t size;
+    np::digest64 digest;
+  };
+
   np::limits lim_;
   np::storage_policy policy_;
   np::decoder decoder_;
@@ -365,6 +402,8 @@ class harness {
   std::uint64_t oversized_ = 0;
   std::uint64_t resyncs_ = 0;
   std::uint64_t completed_seen_ = 0;
+  std::uint64_t completions_ = 0;
+  std::deque<completion> expected_;
   std::uint64_t failed_seen_ = 0;
 };
 

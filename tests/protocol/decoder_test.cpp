@@ -215,3 +215,19 @@ TEST(decoder, statistics_count_bytes_and_frames) {
   EXPECT_EQ(dec.stats().bytes, stream.size());
   EXPECT_EQ(dec.stats().dropped_bytes, 0u);
 }
+
+TEST(decoder, garbage_at_the_end_of_the_stream_is_counted_as_dropped) {
+  encoder enc;
+  enc.ping(1);
+  auto stream = flatten(enc);
+  auto garbage = random_bytes(300, 4);
+  stream.insert(stream.end(), garbage.begin(), garbage.end());
+  decoder dec;
+  byte_view in{stream};
+  while (dec.next(in).status != decode_status::need_more) {
+  }
+  EXPECT_EQ(dec.stats().frames, 1u);
+  // Up to a header's worth may still sit in the scanner as a possible header start.
+  EXPECT_GE(dec.stats().dropped_bytes + header_size, garbage.size());
+  EXPECT_GE(dec.stats().resyncs, 1u);
+}
