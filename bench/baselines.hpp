@@ -6,6 +6,9 @@
 // std::system_error / zmq::error_t / std::invalid_argument; the threads are joined before the
 // exception leaves the function.
 //
+// ZeroMQ measurements give each side its own context (and so its own I/O thread), as two processes
+// would have. Large buffers are page-aligned.
+//
 // Run them in the same process run as the netcore measurement they are compared with, alternate the
 // two and compare medians: the machines are shared and noisy (see the performance notes).
 #pragma once
@@ -37,7 +40,8 @@ latency percentiles(std::vector<double> samples_us);
 // One blocking writer thread sends `total_bytes` over a TCP connection in writes of `write_size`
 // bytes from one preallocated buffer; one reader thread reads into a 1 MiB buffer and discards.
 // Returns GB/s (1e9 bytes/s) seen by the reader between the first and the last byte (the bytes of
-// the first read are not counted, since they arrived before the clock started).
+// the first read are not counted, since they arrived before the clock started; a transfer that fits
+// in one read gives 0).
 double raw_tcp_bulk_gbps(std::uint64_t total_bytes, std::size_t write_size);
 
 // ZeroMQ PUSH -> PULL over tcp://127.0.0.1: messages of `message_size` bytes (zero-copy, all
