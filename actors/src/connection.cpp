@@ -46,8 +46,17 @@ struct inbox_state {
   std::deque<waiter> waiters;
   std::uint64_t next_ticket = 0;
   bool closed = false;
+  bool aborting = false;  // abort() asked the inbox to go once the receiver is done
   errc close_reason = errc::ok;
   static inline const char* name = "netcore.inbox";
+
+  inbox_state() = default;
+  inbox_state(const inbox_state&) = delete;
+  inbox_state& operator=(const inbox_state&) = delete;
+  ~inbox_state() {
+    // Messages nobody took: their spill files were never handed to the application.
+    for (auto& m : messages) m.body.remove_file();
+  }
 };
 
 using inbox_actor = caf::stateful_actor<inbox_state>;
@@ -90,7 +99,9 @@ caf::behavior inbox_impl(inbox_actor* self) {
       [self](get_atom, std::chrono::milliseconds timeout) -> caf::result<inbox_reply> {
         auto& st = self->state;
         auto rp = self->make_response_promise();
-        if (!st.messages.empty()) {
+        if (st.aborting) {
+          rp.deliver(inbox_reply{{}, errc::disconnected});
+        } else if (!st.messages.empty()) {
           take_one(self, rp);
         } else if (st.closed) {
           rp.deliver(inbox_reply{{}, errc::disconnected});
@@ -115,6 +126,16 @@ caf::behavior inbox_impl(inbox_actor* self) {
         if (!st.closed) st.close_reason = reason;
         st.closed = true;
         serve_waiters(self);
+        if (st.aborting) self->quit();
+      },
+      [self](close_atom) {
+        // From abort(). The receiver's last deliveries come before its closed_atom: quitting
+        // only then lets the destructor of the state remove every spill file nobody took.
+        auto& st = self->state;
+        st.aborting = true;
+        for (auto& w : st.waiters) w.promise.deliver(inbox_reply{{}, errc::disconnected});
+        st.waiters.clear();
+        if (st.closed) self->quit();
       },
   };
 }
@@ -216,7 +237,7 @@ void connection::abort() {
   stream_->close();
   caf::anon_send_exit(reader_, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(writer_, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(inbox_, caf::exit_reason::user_shutdown);
+  caf::anon_send(inbox_, close_atom::value);
 }
 
 }  // namespace netcore::actors

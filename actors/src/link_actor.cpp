@@ -45,6 +45,7 @@ struct message_entry {
   std::int64_t peer_credit = 0;                  // body bytes the peer lets this message send
   std::size_t gate_bytes = 0;                    // bytes to give back to the blocking senders' gate
   bool opened_on_wire = false;                   // OPEN already in a batch
+  bool end_on_wire = false;                      // END already in a batch: too late to cancel
   std::uint64_t total = protocol::unknown_size;  // body size, once OPEN is known
   std::uint64_t written = 0;                     // body bytes written so far
   caf::actor reply_to;  // outcome target of a request-based send (may be invalid)
@@ -184,6 +185,7 @@ void flush(link_actor* self) {
         break;
       case outbound_item::kind::end:
         job->frames.end(id, item.position, item.digest);
+        e.end_on_wire = true;
         job->finished.push_back(id);
         break;
       }
@@ -240,6 +242,11 @@ void settle(link_actor* self, const write_job& job) {
     if (i == st.messages.end()) continue;
     if (i->second.producer) self->send(i->second.producer, window_atom::value, bytes);
     i->second.written += bytes;
+    // Written body bytes leave the blocking senders' gate at once, so a small message queued
+    // behind a large one does not wait for all of it.
+    auto released = std::min(i->second.gate_bytes, bytes);
+    if (st.params.gate && released > 0) st.params.gate->release(released);
+    i->second.gate_bytes -= released;
     if (st.params.events)
       self->send(st.params.events, progress_atom::value,
                  send_progress{id, i->second.written, i->second.total});
@@ -393,7 +400,8 @@ caf::behavior link_impl(link_actor* self, link_params params) {
       [self](cancel_atom, std::uint64_t id) {
         auto& st = self->state;
         auto i = st.messages.find(id);
-        if (i == st.messages.end()) return;
+        // Once END is on its way the peer gets the whole message: the outcome will be ok.
+        if (i == st.messages.end() || i->second.end_on_wire) return;
         if (i->second.opened_on_wire) {
           auto c = make_control(protocol::frame_type::cancel, id,
                                 static_cast<std::uint64_t>(errc::cancelled));

@@ -215,6 +215,47 @@ TEST_F(link_test, cancel_tells_the_peer_and_reports_the_outcome) {
   EXPECT_EQ(decode_wire(wire_.bytes).size(), frames.size());
 }
 
+TEST_F(link_test, cancel_after_end_is_on_its_way_changes_nothing) {
+  connection_config config;
+  config.single_frame_max = 0;
+  config.keepalive_interval = std::chrono::milliseconds{0};
+  auto p = make_link_params(config);
+  p.write_batch = 1u << 20;  // the whole message in one write
+  p.config.writes_in_flight = 1;
+  wire_.hold = true;
+  auto link = spawn_link_actor(p);
+  run();  // HELLO's write is held: the message queues up behind it
+  caf::anon_send(link, send_atom::value, std::uint64_t{1}, body_of(3000), std::uint64_t{0});
+  run();
+  release_writes(1);  // the next write, also held, carries OPEN, every DATA and END
+  caf::anon_send(link, cancel_atom::value, std::uint64_t{1});
+  run();
+  wire_.hold = false;
+  release_writes();
+  run();
+  for (auto& f : decode_wire(wire_.bytes)) EXPECT_NE(f.header.type, frame_type::cancel);
+  ASSERT_EQ(rec_.outcomes.size(), 1u);
+  EXPECT_TRUE(rec_.outcomes[0].ok());
+}
+
+TEST_F(link_test, written_bytes_leave_the_send_gate_before_the_message_ends) {
+  connection_config config;
+  config.single_frame_max = 0;
+  config.keepalive_interval = std::chrono::milliseconds{0};
+  auto p = make_link_params(config);
+  p.gate = std::make_shared<send_gate>(1u << 20);
+  auto link = spawn_link_actor(p);
+  run();
+  protocol::settings peer;
+  peer.initial_message_credit = 2000;  // stalls after two chunks
+  caf::anon_send(link, hello_atom::value, peer);
+  ASSERT_TRUE(p.gate->acquire(5000 + 256));
+  caf::anon_send(link, send_atom::value, std::uint64_t{1}, body_of(5000), std::uint64_t{5256});
+  run();
+  EXPECT_EQ(p.gate->used(), 5256u - 2000u);
+  ASSERT_TRUE(rec_.outcomes.empty());
+}
+
 TEST_F(link_test, peer_cancel_ends_the_message_without_a_cancel_back) {
   connection_config config;
   config.single_frame_max = 0;
