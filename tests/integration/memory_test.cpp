@@ -47,3 +47,7 @@ TEST_F(memory_integration, garbage_then_valid_frames) {
   // The raw end is the other half of the memory pair.
   garbage_then_valid_frames(memory_pair, memory_scale());
 }
+
+TEST_F(memory_integration, unread_messages_removed_at_close) {
+  unread_messages_at_close(memory_pair, memory_scale());
+}

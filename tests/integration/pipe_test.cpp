@@ -22,11 +22,7 @@ stream_pair short_io_pair() {
 }
 
 scale pipe_scale() {
-  scale s;
-  // Every 777 bytes are one read and one message to the receiver actor: smaller volumes.
-  s.max_message = 16 * MiB;
-  s.abort_message = 32 * MiB;
-  s.stall_total = 64 * MiB;
+  scale s;  // full size (every 777 bytes are one read and one message to the receiver actor)
   return s;
 }
 
@@ -53,4 +49,8 @@ TEST_F(pipe_integration, stalled_receiver_throttles_sender) {
 TEST_F(pipe_integration, garbage_then_valid_frames) {
   // The raw end writes through the same short-write functions.
   garbage_then_valid_frames(short_io_pair, pipe_scale());
+}
+
+TEST_F(pipe_integration, unread_messages_removed_at_close) {
+  unread_messages_at_close(short_io_pair, pipe_scale());
 }

@@ -88,3 +88,7 @@ TEST_F(tcp_integration, ipv6_round_trip) {
   s.max_message = 4 * MiB;  // a few spill, most stay in memory
   concurrent_both_directions([] { return tcp_pair_on("::1"); }, s);
 }
+
+TEST_F(tcp_integration, unread_messages_removed_at_close) {
+  unread_messages_at_close(tcp_pair, tcp_scale());
+}
