@@ -11,8 +11,8 @@
 
 #include <netcore/actors/connection.hpp>
 #include <netcore/actors/messages.hpp>
-#include <netcore/protocol/digest.hpp>
 #include <netcore/protocol/decoder.hpp>
+#include <netcore/protocol/digest.hpp>
 #include <netcore/protocol/encoder.hpp>
 #include <netcore/transports/byte_stream.hpp>
 #include <netcore/transports/pipe_stream.hpp>
@@ -243,8 +243,8 @@ class directory_watch {
   bool wait(std::size_t times, std::chrono::milliseconds timeout) {
     const auto deadline = clock_type::now() + timeout;
     while (seen_ < times) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
-                                                                        clock_type::now());
+      auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
       if (fd_ < 0 || left.count() <= 0) return false;
       pollfd p{fd_, POLLIN, 0};
       if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
@@ -278,8 +278,8 @@ class event_log {
   bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
     const auto deadline = clock_type::now() + timeout;
     while (!done()) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
-                                                                        clock_type::now());
+      auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
       if (left.count() <= 0) return false;
       if (!take_one(left)) return done();
     }
@@ -318,8 +318,8 @@ class event_log {
 
 // -- transports and scale ------------------------------------------------------------------------
 
-using stream_pair = std::pair<std::unique_ptr<transports::byte_stream>,
-                              std::unique_ptr<transports::byte_stream>>;
+using stream_pair =
+    std::pair<std::unique_ptr<transports::byte_stream>, std::unique_ptr<transports::byte_stream>>;
 /// Makes a connected pair of byte streams (both null when the transport is unavailable).
 using pair_factory = std::function<stream_pair()>;
 
@@ -426,8 +426,8 @@ class delivery_log {
   bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
     const auto deadline = clock_type::now() + timeout;
     while (!done()) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
-                                                                        clock_type::now());
+      auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
       if (left.count() <= 0) return false;
       sink_->receive(
           [&](actors::deliver_atom, actors::delivery_ptr& d) {
@@ -525,8 +525,7 @@ class raw_peer {
         if (r.status != protocol::decode_status::frame) continue;
         ++frames_;
         const auto& h = r.frame.header;
-        if (h.type != protocol::frame_type::open || !(h.flags & protocol::flags::single))
-          continue;
+        if (h.type != protocol::frame_type::open || !(h.flags & protocol::flags::single)) continue;
         protocol::message_meta meta;
         std::size_t used = 0;
         if (protocol::decode_meta(r.frame.payload, {}, meta, used) != errc::ok) continue;
@@ -681,8 +680,7 @@ class scenario_fixture : public ::testing::Test {
           auto e = check_body(m->body, route, static_cast<std::uint64_t>(size));
           if (!e.empty()) r.errors.push_back(e);
           if (m->body.is_file() != (static_cast<std::uint64_t>(size) > s.memory_threshold))
-            r.errors.push_back(route + (m->body.is_file() ? " came as a file"
-                                                          : " came in memory"));
+            r.errors.push_back(route + (m->body.is_file() ? " came as a file" : " came in memory"));
         }
         if (m->body.is_file()) ++r.files;
         m->body.remove_file();
@@ -771,10 +769,10 @@ class scenario_fixture : public ::testing::Test {
     ASSERT_TRUE(sa && sb) << "cannot make a stream pair";
     event_log ev_a{sys()};
     event_log ev_b{sys()};
-    auto a = std::make_unique<connection>(sys(), std::move(sa), config(s), caf::actor{},
-                                          ev_a.handle());
-    auto b = std::make_unique<connection>(sys(), std::move(sb), config(s), caf::actor{},
-                                          ev_b.handle());
+    auto a =
+        std::make_unique<connection>(sys(), std::move(sa), config(s), caf::actor{}, ev_a.handle());
+    auto b =
+        std::make_unique<connection>(sys(), std::move(sb), config(s), caf::actor{}, ev_b.handle());
     ASSERT_GT(s.abort_message, s.memory_threshold) << "the message must spill to be watched";
     directory_watch watch{spill_, IN_MODIFY};
     const std::string route = "abort/" + std::to_string(s.abort_message);
@@ -792,8 +790,8 @@ class scenario_fixture : public ::testing::Test {
     aborter.reset();  // a process that goes away closes its end of the stream, too
 
     // The survivor learns of the end: its connection closes with a typed error.
-    EXPECT_TRUE(survivor_events.wait_until([&] { return survivor_events.closed.has_value(); },
-                                           s.prompt))
+    EXPECT_TRUE(
+        survivor_events.wait_until([&] { return survivor_events.closed.has_value(); }, s.prompt))
         << "the surviving side was not told the connection ended";
     const auto closed_s = seconds_since(t0);
     if (survivor_events.closed) {
@@ -807,8 +805,8 @@ class scenario_fixture : public ::testing::Test {
       EXPECT_NE(ev_a.outcomes[*big], errc::ok);
     }
     // The aborted side reported its own end too.
-    EXPECT_TRUE(aborter_events.wait_until([&] { return aborter_events.closed.has_value(); },
-                                          s.prompt));
+    EXPECT_TRUE(
+        aborter_events.wait_until([&] { return aborter_events.closed.has_value(); }, s.prompt));
     // The survivor's blocking calls fail promptly with typed errors, no hang.
     auto r = survivor->receive(s.prompt);
     ASSERT_FALSE(r);
@@ -818,17 +816,17 @@ class scenario_fixture : public ::testing::Test {
     const auto total_s = seconds_since(t0);
     EXPECT_LT(total_s, 2.0 * std::chrono::duration<double>(s.prompt).count());
     survivor.reset();
-    std::printf("[ info ] %s aborted: survivor closed after %.3f s (%s), outcome %s after %.3f "
-                "s\n",
-                who == aborting::sender ? "sender" : "receiver", closed_s,
-                survivor_events.closed ? std::string{to_string(*survivor_events.closed)}.c_str()
-                                       : "-",
-                ev_a.outcomes.count(*big) ? std::string{to_string(ev_a.outcomes[*big])}.c_str()
-                                          : "-",
-                outcome_s);
+    std::printf(
+        "[ info ] %s aborted: survivor closed after %.3f s (%s), outcome %s after %.3f "
+        "s\n",
+        who == aborting::sender ? "sender" : "receiver", closed_s,
+        survivor_events.closed ? std::string{to_string(*survivor_events.closed)}.c_str() : "-",
+        ev_a.outcomes.count(*big) ? std::string{to_string(ev_a.outcomes[*big])}.c_str() : "-",
+        outcome_s);
   }
 
-  // -- scenario (d): a receiver that stops reading --------------------------------------------------
+  // -- scenario (d): a receiver that stops reading
+  // --------------------------------------------------
 
   void stalled_receiver(const pair_factory& make, const scale& s) {
     arm_watchdog(s.test_budget);
@@ -875,8 +873,7 @@ class scenario_fixture : public ::testing::Test {
     const auto returned_at_stall = returned.load();
     const auto rss_stalled = resident_bytes();
     // And it stays stalled: nothing completes over a longer window, memory does not move.
-    const bool more = ev_a.wait_until([&] { return ev_a.ok_count - 1 > ok_at_stall; },
-                                      4 * s.quiet);
+    const bool more = ev_a.wait_until([&] { return ev_a.ok_count - 1 > ok_at_stall; }, 4 * s.quiet);
     const auto rss_later = resident_bytes();
     const auto returned_later = returned.load();
 
@@ -925,11 +922,11 @@ class scenario_fixture : public ::testing::Test {
                 static_cast<double>(s.stall_total) / MiB, stall_s, ok_at_stall,
                 static_cast<double>(ok_at_stall * s.stall_message) / MiB, returned_at_stall,
                 (static_cast<double>(rss_stalled) - static_cast<double>(rss_before)) / MiB,
-                (static_cast<double>(rss_later) - static_cast<double>(rss_stalled)) / MiB,
-                drain_s);
+                (static_cast<double>(rss_later) - static_cast<double>(rss_stalled)) / MiB, drain_s);
   }
 
-  // -- scenario (e): a peer that sends garbage -----------------------------------------------------
+  // -- scenario (e): a peer that sends garbage
+  // -----------------------------------------------------
 
   /// `make` gives {the stream a connection serves, the raw other end}.
   void garbage_then_valid_frames(const pair_factory& make, const scale& s) {
@@ -1043,8 +1040,8 @@ class scenario_fixture : public ::testing::Test {
     auto [sa, sb] = make();
     ASSERT_TRUE(sa && sb) << "cannot make a stream pair";
     event_log ev_a{sys()};
-    auto a = std::make_unique<connection>(sys(), std::move(sa), config(s), caf::actor{},
-                                          ev_a.handle());
+    auto a =
+        std::make_unique<connection>(sys(), std::move(sa), config(s), caf::actor{}, ev_a.handle());
     auto b = std::make_unique<connection>(sys(), std::move(sb), config(s));
     directory_watch completed{spill_, IN_CLOSE_WRITE};
     const std::vector<std::uint64_t> sizes = {s.memory_threshold + 1, 100, s.memory_threshold * 2,

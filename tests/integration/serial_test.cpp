@@ -87,7 +87,7 @@ socat_process start_socat(const std::string& socat, const std::string& parent) {
   const std::string a_arg = "pty,raw,echo=0,link=" + p.a;
   const std::string b_arg = "pty,raw,echo=0,link=" + p.b;
   std::vector<char*> argv = {const_cast<char*>(socat.c_str()), const_cast<char*>("-d"),
-                             const_cast<char*>("-d"), const_cast<char*>(a_arg.c_str()),
+                             const_cast<char*>("-d"),          const_cast<char*>(a_arg.c_str()),
                              const_cast<char*>(b_arg.c_str()), nullptr};
   posix_spawn_file_actions_t actions;
   ::posix_spawn_file_actions_init(&actions);
@@ -106,8 +106,7 @@ socat_process start_socat(const std::string& socat, const std::string& parent) {
   // socat logs "starting data transfer loop" once both ptys (and their links) exist.
   const auto deadline = clock_type::now() + 10s;
   while (p.log.find("starting data transfer loop") == std::string::npos) {
-    auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
     pollfd pfd{p.log_fd, POLLIN, 0};
     if (left.count() <= 0 || ::poll(&pfd, 1, static_cast<int>(left.count())) <= 0) break;
     char buf[1024];

@@ -24,7 +24,9 @@ stream_pair tcp_pair_on(const std::string& address) {
   return {std::move(*client), std::move(*server)};
 }
 
-stream_pair tcp_pair() { return tcp_pair_on("127.0.0.1"); }
+stream_pair tcp_pair() {
+  return tcp_pair_on("127.0.0.1");
+}
 
 /// {the accepted end a connection serves, a raw socket connected to the listener}.
 stream_pair tcp_raw_pair() {
