@@ -129,6 +129,17 @@ void on_frame(receiver_actor* self, const protocol::frame_view& f) {
     } else if (h.type == frame_type::open && (h.flags & protocol::flags::single)) {
       body = h.argument;
     }
+    // On a lossy stream whole frames can vanish (a destroyed header). The peer counted their
+    // bytes against its credit; when a later DATA or END shows the gap, grant it back, or the
+    // connection's credit would shrink with every loss.
+    if ((e == errc::offset_mismatch && h.type == frame_type::data) ||
+        (e == errc::size_mismatch && h.type == frame_type::end)) {
+      auto claimed = h.argument;  // DATA: where this chunk starts; END: the total
+      // The peer cannot have had more in flight than the connection's credit: cap what it claims.
+      if (claimed > before)
+        body +=
+            std::min<std::uint64_t>(claimed - before, st.params.config.initial_connection_credit);
+    }
     st.connection_ungranted += body;
     return;
   }

@@ -433,6 +433,28 @@ TEST_F(receiver_test, peer_silence_fails_the_connection_in_virtual_time) {
   EXPECT_EQ(rec_.failures[0].error, errc::peer_timeout);
 }
 
+TEST_F(receiver_test, bytes_of_frames_lost_on_the_wire_are_granted_back) {
+  connection_config config;
+  config.keepalive_interval = std::chrono::milliseconds{0};
+  config.initial_connection_credit = 4000;  // grants go out in steps of 1000
+  auto link = spawn_link_actor(make_link_params(config));
+  auto receiver = spawn_receiver_actor(link, config);
+  run();
+  protocol::byte_buffer chunk(1000, 5);
+  protocol::encoder enc;
+  enc.open(1, {}, 5000);
+  enc.data(1, 0, chunk);
+  enc.data(1, 3000, chunk);  // the chunk at 1000 and the one at 2000 were lost
+  feed(receiver, enc);
+  std::uint64_t granted = 0;
+  for (auto& f : decode_wire(wire_.bytes))
+    if (f.header.type == frame_type::credit && f.header.message_id == 0)
+      granted += f.header.argument;
+  EXPECT_EQ(granted, 4000u);
+  ASSERT_EQ(rec_.failures.size(), 1u);
+  EXPECT_EQ(rec_.failures[0].error, errc::offset_mismatch);
+}
+
 TEST_F(receiver_test, control_frames_reach_the_link) {
   connection_config config;
   config.keepalive_interval = std::chrono::milliseconds{0};
