@@ -66,8 +66,9 @@ struct link_state {
   std::uint64_t write_sequence = 0;
   std::uint64_t ping_token = 0;
   std::uint64_t keepalive_generation = 0;
-  bool closing = false;      // close requested: finish what is queued, accept nothing new
-  bool peer_goaway = false;  // the peer opens nothing new; we may still send
+  bool flush_pending = false;  // a flush_atom is on its way to ourselves
+  bool closing = false;        // close requested: finish what is queued, accept nothing new
+  bool peer_goaway = false;    // the peer opens nothing new; we may still send
   bool failed = false;
   static inline const char* name = "netcore.link";
 };
@@ -136,6 +137,14 @@ void encode_control(write_job& job, control_frame& c) {
 }
 
 void on_written(link_actor* self, const write_job_ptr& job, errc result);
+
+/// Batches are built once the mailbox has been worked through: a burst of sends (or chunks)
+/// then leaves in one write instead of one write per message.
+void request_flush(link_actor* self) {
+  if (self->state.flush_pending) return;
+  self->state.flush_pending = true;
+  self->send(self, flush_atom::value);
+}
 void settle(link_actor* self, const write_job& job);
 
 /// Builds batches while the writer has room: control frames first, then scheduled items.
@@ -232,7 +241,7 @@ void on_written(link_actor* self, const write_job_ptr& job, errc result) {
   }
   st.jobs_in_flight.erase(std::find(st.jobs_in_flight.begin(), st.jobs_in_flight.end(), job));
   settle(self, *job);
-  flush(self);
+  request_flush(self);
 }
 
 void settle(link_actor* self, const write_job& job) {
@@ -345,12 +354,12 @@ void accept(link_actor* self, std::uint64_t id, outgoing_message msg, std::size_
                             st.params.chunk_size, st.params.config.message_window);
     st.messages.emplace(id, std::move(e));
   }
-  flush(self);
+  request_flush(self);
 }
 
 void queue_control(link_actor* self, control_frame c) {
   self->state.control.push_back(std::move(c));
-  flush(self);
+  request_flush(self);
 }
 
 void schedule_keepalive(link_actor* self) {
@@ -409,7 +418,7 @@ caf::behavior link_impl(link_actor* self, link_params params) {
           st.control.push_back(std::move(c));
         }
         finish_message(self, id, errc::cancelled);
-        flush(self);
+        request_flush(self);
       },
       [self](close_atom) {
         auto& st = self->state;
@@ -425,7 +434,7 @@ caf::behavior link_impl(link_actor* self, link_params params) {
         auto& st = self->state;
         if (!st.sched.contains(id)) return;  // cancelled meanwhile
         st.sched.push(id, std::move(item));
-        flush(self);
+        request_flush(self);
       },
       [self](fail_atom, std::uint64_t id, errc reason) {
         // A message actor could not produce its body (e.g. the file became unreadable).
@@ -438,7 +447,7 @@ caf::behavior link_impl(link_actor* self, link_params params) {
           st.control.push_back(std::move(c));
         }
         finish_message(self, id, reason);
-        flush(self);
+        request_flush(self);
       },
       // -- from the receiver --
       [self](wire_atom, caf::actor receiver) { self->state.receiver = std::move(receiver); },
@@ -454,7 +463,7 @@ caf::behavior link_impl(link_actor* self, link_params params) {
           i->second.peer_credit += inc;
           st.sched.unstall(id);
         }
-        flush(self);
+        request_flush(self);
       },
       [self](hello_atom, protocol::settings& s) {
         auto& st = self->state;
@@ -467,7 +476,7 @@ caf::behavior link_impl(link_actor* self, link_params params) {
         st.peer_message_credit = s.initial_message_credit;
         st.peer_max_frame = s.max_frame_payload;
         st.sched.unstall_all();
-        flush(self);
+        request_flush(self);
       },
       [self](ping_atom, std::uint64_t token) {
         auto c = make_control(protocol::frame_type::pong);
@@ -486,10 +495,14 @@ caf::behavior link_impl(link_actor* self, link_params params) {
       },
       [self](peer_cancel_atom, std::uint64_t id, errc reason) {
         finish_message(self, id, reason == errc::ok ? errc::cancelled : reason);
-        flush(self);
+        request_flush(self);
       },
       [self](goaway_atom, errc) { self->state.peer_goaway = true; },
       [self](fail_atom, errc reason) { fail_link(self, reason); },
+      [self](flush_atom) {
+        self->state.flush_pending = false;
+        flush(self);
+      },
       [self](tick_atom, std::uint64_t generation) {
         auto& st = self->state;
         if (generation != 0 && generation == st.keepalive_generation) {
@@ -498,7 +511,7 @@ caf::behavior link_impl(link_actor* self, link_params params) {
           st.control.push_back(std::move(c));
           schedule_keepalive(self);
         }
-        flush(self);
+        request_flush(self);
       },
   };
 }

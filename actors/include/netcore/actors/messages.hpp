@@ -83,6 +83,7 @@ using closed_atom = caf::atom_constant<caf::atom("nc_closed")>;
 using tick_atom = caf::atom_constant<caf::atom("nc_tick")>;
 using close_atom = caf::atom_constant<caf::atom("nc_close")>;
 using progress_atom = caf::atom_constant<caf::atom("nc_progres")>;
+using flush_atom = caf::atom_constant<caf::atom("nc_flush")>;
 using wire_atom = caf::atom_constant<caf::atom("nc_wire")>;
 using stats_atom = caf::atom_constant<caf::atom("nc_stats")>;
 
