@@ -160,6 +160,7 @@ nb::latency netcore_rtt_under_load(caf::actor_system& sys, const std::string& sp
   connection a{sys, std::move(sa), cfg, client_sink};
   connection b{sys, std::move(sb), cfg, server_sink};
   std::atomic<bool> bulk_done{false};
+  auto start = clock_type::now();
   // The server echoes every request and throws the bulk away.
   std::thread server{[&] {
     bool running = true;
@@ -168,6 +169,8 @@ nb::latency netcore_rtt_under_load(caf::actor_system& sys, const std::string& sp
           [&](deliver_atom, delivery_ptr& d) {
             for (auto& m : d->messages) {
               if (m.meta.route == "req") {
+                if (std::getenv("NETCORE_BENCH_VERBOSE"))
+                  std::cerr << "server got req at " << seconds_since(start) << "\n";
                 b.send(message_of("resp",
                                   std::make_shared<protocol::byte_buffer>(m.body.take_bytes()), 1));
               } else {
@@ -200,6 +203,11 @@ nb::latency netcore_rtt_under_load(caf::actor_system& sys, const std::string& sp
     }
     if (!got) break;
     rtts.push_back(std::chrono::duration<double, std::micro>(clock_type::now() - t0).count());
+  }
+  if (std::getenv("NETCORE_BENCH_VERBOSE")) {
+    std::cerr << "P2 " << rtts.size() << " samples:";
+    for (auto r : rtts) std::cerr << ' ' << static_cast<long>(r);
+    std::cerr << '\n';
   }
   // Let the bulk finish before tearing down, so the server thread can end cleanly.
   while (!bulk_done) std::this_thread::yield();

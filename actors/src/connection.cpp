@@ -150,6 +150,7 @@ connection::connection(caf::actor_system& sys, std::unique_ptr<transports::byte_
   auto batch = config.write_batch ? config.write_batch : profile.write_batch;
   auto read_size = config.read_size ? config.read_size : profile.read_size;
   gate_ = std::make_shared<send_gate>(config.send_queue_limit);
+  single_frame_max_ = config.single_frame_max;
   ids_ = std::make_shared<id_source>();
   inbox_ = sys.spawn(inbox_impl);
   own_inbox_ = !delivery;
@@ -183,7 +184,8 @@ connection::~connection() {
 
 protocol::result<std::uint64_t> connection::send(outgoing_message msg) {
   auto cost = msg.memory_size() + gate_overhead_per_message;
-  if (!gate_->acquire(cost)) return errc::disconnected;
+  auto lane = gate_lane_of(msg.memory_size(), !msg.file_path.empty(), single_frame_max_);
+  if (!gate_->acquire(cost, lane)) return errc::disconnected;
   auto id = ids_->allocate();
   caf::anon_send(link_, send_atom::value, id, std::move(msg), std::uint64_t{cost});
   return id;
@@ -191,9 +193,14 @@ protocol::result<std::uint64_t> connection::send(outgoing_message msg) {
 
 protocol::result<std::uint64_t> connection::send_batch(std::vector<outgoing_message> msgs) {
   if (msgs.empty()) return errc::internal_error;
-  std::size_t size = 0;
-  for (const auto& m : msgs) size += m.memory_size() + gate_overhead_per_message;
-  if (!gate_->acquire(size)) return errc::disconnected;
+  std::size_t cost[2] = {0, 0};
+  for (const auto& m : msgs) {
+    auto lane = gate_lane_of(m.memory_size(), !m.file_path.empty(), single_frame_max_);
+    cost[lane == gate_lane::small ? 0 : 1] += m.memory_size() + gate_overhead_per_message;
+  }
+  if ((cost[0] > 0 && !gate_->acquire(cost[0], gate_lane::small)) ||
+      (cost[1] > 0 && !gate_->acquire(cost[1], gate_lane::large)))
+    return errc::disconnected;
   auto first = ids_->next.fetch_add(msgs.size(), std::memory_order_relaxed);
   auto batch = std::make_shared<std::vector<outgoing_message>>(std::move(msgs));
   caf::anon_send(link_, send_atom::value, batch, first);

@@ -44,6 +44,7 @@ struct message_entry {
   caf::actor producer;                           // invalid for single-frame messages
   std::int64_t peer_credit = 0;                  // body bytes the peer lets this message send
   std::size_t gate_bytes = 0;                    // bytes to give back to the blocking senders' gate
+  gate_lane gate = gate_lane::large;             // ... and the account they go back to
   bool opened_on_wire = false;                   // OPEN already in a batch
   bool end_on_wire = false;                      // END already in a batch: too late to cancel
   std::uint64_t total = protocol::unknown_size;  // body size, once OPEN is known
@@ -77,7 +78,7 @@ using link_actor = caf::stateful_actor<link_state>;
 
 void notify_outcome(link_actor* self, std::uint64_t id, message_entry& e, errc error) {
   auto& st = self->state;
-  if (st.params.gate && e.gate_bytes > 0) st.params.gate->release(e.gate_bytes);
+  if (st.params.gate && e.gate_bytes > 0) st.params.gate->release(e.gate_bytes, e.gate);
   e.gate_bytes = 0;
   send_outcome out{id, error};
   if (e.reply_to) self->send(e.reply_to, outcome_atom::value, out);
@@ -254,7 +255,7 @@ void settle(link_actor* self, const write_job& job) {
     // Written body bytes leave the blocking senders' gate at once, so a small message queued
     // behind a large one does not wait for all of it.
     auto released = std::min(i->second.gate_bytes, bytes);
-    if (st.params.gate && released > 0) st.params.gate->release(released);
+    if (st.params.gate && released > 0) st.params.gate->release(released, i->second.gate);
     i->second.gate_bytes -= released;
     if (st.params.events)
       self->send(st.params.events, progress_atom::value,
@@ -272,7 +273,7 @@ void settle(link_actor* self, const write_job& job) {
       }
     }
   }
-  if (st.params.gate && gate_bytes > 0) st.params.gate->release(gate_bytes);
+  if (st.params.gate && gate_bytes > 0) st.params.gate->release(gate_bytes, gate_lane::small);
   for (auto id : job.finished) {
     auto i = st.messages.find(id);
     if (i == st.messages.end()) continue;
@@ -293,7 +294,7 @@ void fail_link(link_actor* self, errc reason) {
   // Single-frame messages still queued, or in writes that will never be confirmed, fail too.
   auto fail_single = [self, reason](std::uint64_t id, std::size_t gate_bytes) {
     auto& st = self->state;
-    if (st.params.gate && gate_bytes > 0) st.params.gate->release(gate_bytes);
+    if (st.params.gate && gate_bytes > 0) st.params.gate->release(gate_bytes, gate_lane::small);
     if (st.params.events)
       self->send(st.params.events, outcome_atom::value, send_outcome{id, reason});
     auto i = st.single_reply_to.find(id);
@@ -322,6 +323,8 @@ void accept(link_actor* self, std::uint64_t id, outgoing_message msg, std::size_
   auto& st = self->state;
   message_entry e;
   e.gate_bytes = gate_bytes;
+  e.gate =
+      gate_lane_of(msg.memory_size(), !msg.file_path.empty(), st.params.config.single_frame_max);
   e.reply_to = std::move(reply_to);
   if (st.failed || st.closing) {
     notify_outcome(self, id, e, st.failed ? errc::disconnected : errc::shutting_down);

@@ -249,10 +249,10 @@ TEST_F(link_test, written_bytes_leave_the_send_gate_before_the_message_ends) {
   protocol::settings peer;
   peer.initial_message_credit = 2000;  // stalls after two chunks
   caf::anon_send(link, hello_atom::value, peer);
-  ASSERT_TRUE(p.gate->acquire(5000 + 256));
+  ASSERT_TRUE(p.gate->acquire(5000 + 256, gate_lane::large));
   caf::anon_send(link, send_atom::value, std::uint64_t{1}, body_of(5000), std::uint64_t{5256});
   run();
-  EXPECT_EQ(p.gate->used(), 5256u - 2000u);
+  EXPECT_EQ(p.gate->used(gate_lane::large), 5256u - 2000u);
   ASSERT_TRUE(rec_.outcomes.empty());
 }
 

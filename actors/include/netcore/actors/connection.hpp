@@ -40,8 +40,9 @@ class connection {
   connection& operator=(const connection&) = delete;
 
   /// Queues `msg` for sending and returns its id. Blocks while more than
-  /// connection_config::send_queue_limit bytes wait to be written. Errors: errc::disconnected
-  /// once the connection has ended.
+  /// connection_config::send_queue_limit bytes of large messages (a quarter of it for small
+  /// ones, which a large transfer never holds up) wait to be written. Errors:
+  /// errc::disconnected once the connection has ended.
   protocol::result<std::uint64_t> send(outgoing_message msg);
 
   /// Queues many messages at once (one actor message); returns the first id (the others follow
@@ -79,6 +80,7 @@ class connection {
   caf::actor writer_;
   caf::actor inbox_;
   bool own_inbox_ = false;
+  std::size_t single_frame_max_ = 0;
 };
 
 }  // namespace netcore::actors
