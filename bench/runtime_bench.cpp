@@ -149,12 +149,22 @@ double netcore_bulk_gbps(caf::actor_system& sys, const std::string& spill, std::
 nb::latency netcore_rtt_under_load(caf::actor_system& sys, const std::string& spill,
                                    std::uint64_t bulk, std::size_t samples) {
   transports::tcp_options opts;
-  opts.not_sent_low_water = 128u << 10;
-  auto [sa, sb] = tcp_pair(opts);
   auto cfg = base_config(spill);
-  cfg.write_batch = 256u << 10;
-  cfg.read_size = 256u << 10;
-  cfg.reads_in_flight = 2;
+  auto env = [](const char* name, std::size_t fallback) {
+    auto* v = std::getenv(name);
+    return v ? static_cast<std::size_t>(std::strtoul(v, nullptr, 10)) : fallback;
+  };
+  // Latency-oriented settings (docs/BENCHMARKS.md): every queue in front of a request is kept
+  // to about 128 KiB — batches, reads, the kernel's unsent and unread bytes. NETCORE_BENCH_*
+  // environment variables override them for tuning.
+  cfg.chunk_size = env("NETCORE_BENCH_CHUNK", 64u << 10);
+  cfg.write_batch = env("NETCORE_BENCH_WB", 128u << 10);
+  cfg.read_size = env("NETCORE_BENCH_RS", 128u << 10);
+  cfg.reads_in_flight = env("NETCORE_BENCH_RIF", 2);
+  cfg.writes_in_flight = env("NETCORE_BENCH_WIF", 2);
+  opts.not_sent_low_water = env("NETCORE_BENCH_LOWAT", 64u << 10);
+  opts.receive_buffer = env("NETCORE_BENCH_RCVBUF", 128u << 10);
+  auto [sa, sb] = tcp_pair(opts);
   caf::scoped_actor client_sink{sys};
   caf::scoped_actor server_sink{sys};
   connection a{sys, std::move(sa), cfg, client_sink};

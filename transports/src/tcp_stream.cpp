@@ -39,6 +39,10 @@ bool is_disconnect(const asio::error_code& ec) {
 void apply_options(tcp::socket& sock, const tcp_options& opts) {
   asio::error_code ignored;
   sock.set_option(tcp::no_delay(opts.no_delay), ignored);
+  if (opts.receive_buffer != 0)
+    sock.set_option(asio::socket_base::receive_buffer_size(
+                        static_cast<int>(std::min<std::size_t>(opts.receive_buffer, INT_MAX))),
+                    ignored);
 #ifdef TCP_NOTSENT_LOWAT
   if (opts.not_sent_low_water != 0) {
     const int value = static_cast<int>(std::min<std::size_t>(opts.not_sent_low_water, INT_MAX));

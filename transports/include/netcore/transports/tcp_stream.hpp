@@ -16,6 +16,9 @@ struct tcp_options {
   /// Linux TCP_NOTSENT_LOWAT in bytes (0 = leave the kernel default): keeps the unsent kernel
   /// queue short so the runtime's priorities, not the socket buffer, decide what goes next.
   std::size_t not_sent_low_water = 0;
+  /// SO_RCVBUF in bytes (0 = kernel autotuning): bytes the peer may have in flight towards a
+  /// receiver that is slower than the link. Smaller keeps a request from queueing behind them.
+  std::size_t receive_buffer = 0;
 };
 
 /// Connects to `host`:`port` (IPv4 or IPv6, names resolved). Errors: errc::disconnected.
