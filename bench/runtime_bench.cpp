@@ -489,7 +489,12 @@ int main(int argc, char** argv) {
   if (wanted("P5")) p5_proc = fork_receiver(spill.path, p5_size);
 
   caf::actor_system_config cfg;
-  apply(cfg);
+  scheduler_settings sched;
+  if (auto* v = std::getenv("NETCORE_BENCH_AGGRESSIVE_POLLS"))
+    sched.aggressive_poll_attempts = std::strtoul(v, nullptr, 10);
+  if (auto* v = std::getenv("NETCORE_BENCH_MODERATE_POLLS"))
+    sched.moderate_poll_attempts = std::strtoul(v, nullptr, 10);
+  apply(cfg, sched);
   caf::actor_system sys{cfg};
   reporter report{opt.out};
 

@@ -17,8 +17,10 @@ struct scheduler_settings {
   /// workers go straight to a wakeable wait: lower latency and less idle CPU.
   std::size_t moderate_poll_attempts = 0;
   std::size_t moderate_sleep_us = 50;
-  /// Busy polls before that (CAF's default 100).
-  std::size_t aggressive_poll_attempts = 100;
+  /// Busy polls an idle worker makes first (CAF's default 100). 10000 (about a millisecond of
+  /// spinning after each burst of work) cut the idle request round trip from ~80 to ~50 µs here
+  /// and left throughput unchanged (docs/BENCHMARKS.md).
+  std::size_t aggressive_poll_attempts = 10000;
 };
 
 /// Writes `s` into `cfg` (scheduler.max-threads, work-stealing.*). Call before constructing the
