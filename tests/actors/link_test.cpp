@@ -95,6 +95,32 @@ TEST_F(link_test, progress_is_reported_as_chunks_are_written) {
   EXPECT_EQ(rec_.progress[2].total, 2500u);
 }
 
+TEST_F(link_test, sharing_is_fair_by_bytes_not_by_frames) {
+  // Message 1 goes out in 1000-byte chunks; messages 2..9 are 8000-byte single frames, which
+  // share one lane. Byte fairness gives the lane one 8000-byte frame per eight chunks.
+  connection_config config;
+  config.single_frame_max = 8000;
+  std::vector<outgoing_message> msgs;
+  msgs.push_back(body_of(16000));
+  for (int i = 0; i < 8; ++i) msgs.push_back(body_of(8000));
+  auto frames = send_all_then_write(std::move(msgs), config);
+  std::size_t chunk_bytes = 0, single_bytes = 0;
+  bool balanced_while_both_active = true;
+  for (auto& f : frames) {
+    if (f.header.type == frame_type::data) chunk_bytes += f.payload.size();
+    if (f.header.type == frame_type::open && (f.header.flags & protocol::flags::single))
+      single_bytes += f.header.argument;
+    if (chunk_bytes < 16000 && single_bytes < 64000) {
+      auto diff =
+          chunk_bytes > single_bytes ? chunk_bytes - single_bytes : single_bytes - chunk_bytes;
+      if (diff > 8000) balanced_while_both_active = false;
+    }
+  }
+  EXPECT_EQ(chunk_bytes, 16000u);
+  EXPECT_EQ(single_bytes, 64000u);
+  EXPECT_TRUE(balanced_while_both_active);
+}
+
 TEST_F(link_test, higher_priority_is_served_first) {
   connection_config config;
   config.single_frame_max = 0;
