@@ -105,10 +105,8 @@ void BM_encode(benchmark::State& state) {
 }
 BENCHMARK(BM_encode)->Apply(sizes);
 
-// Header and payload verification of a buffer of DATA frames of the given chunk size, all of
-// them whole in the input (the decoder's zero-copy path). Counts payload bytes.
-void BM_decode_verify(benchmark::State& state) {
-  const auto chunk = static_cast<std::size_t>(state.range(0));
+// A stream of DATA frames carrying a random body of body_size bytes in chunks of `chunk`.
+np::byte_buffer encoded_frames(std::size_t chunk) {
   const np::byte_buffer body = random_bytes(body_size);
   np::encoder enc;
   for (std::size_t off = 0; off < body.size(); off += chunk) {
@@ -116,6 +114,13 @@ void BM_decode_verify(benchmark::State& state) {
   }
   np::byte_buffer wire;
   enc.flatten_into(wire);
+  return wire;
+}
+
+// Header and payload verification of a buffer of DATA frames of the given chunk size, all of
+// them whole in the input (the decoder's zero-copy path). Counts payload bytes.
+void BM_decode_verify(benchmark::State& state) {
+  const np::byte_buffer wire = encoded_frames(static_cast<std::size_t>(state.range(0)));
 
   np::decoder dec;
   std::size_t payload = 0;
@@ -132,7 +137,7 @@ void BM_decode_verify(benchmark::State& state) {
       benchmark::DoNotOptimize(r.frame.payload.data());
     }
   }
-  if (payload != state.iterations() * body.size()) state.SkipWithError("payload bytes lost");
+  if (payload != state.iterations() * body_size) state.SkipWithError("payload bytes lost");
   state.SetBytesProcessed(static_cast<std::int64_t>(payload));
 }
 BENCHMARK(BM_decode_verify)->Apply(sizes);
@@ -140,14 +145,7 @@ BENCHMARK(BM_decode_verify)->Apply(sizes);
 // The baseline for BM_decode_verify: a memcpy of exactly the bytes it decodes (the same buffer of
 // DATA frames), into a destination placed as in BM_memcpy. Counts payload bytes, like the decoder.
 void BM_memcpy_frames(benchmark::State& state) {
-  const auto chunk = static_cast<std::size_t>(state.range(0));
-  const np::byte_buffer body = random_bytes(body_size);
-  np::encoder enc;
-  for (std::size_t off = 0; off < body.size(); off += chunk) {
-    enc.data(1, off, np::byte_view(body).sub(off, chunk));
-  }
-  np::byte_buffer wire;
-  enc.flatten_into(wire);
+  const np::byte_buffer wire = encoded_frames(static_cast<std::size_t>(state.range(0)));
   np::byte_buffer storage(wire.size() + 8192);
   auto* dst = reinterpret_cast<std::uint8_t*>(
       (reinterpret_cast<std::uintptr_t>(storage.data()) + 4095) & ~std::uintptr_t{4095});
@@ -156,7 +154,7 @@ void BM_memcpy_frames(benchmark::State& state) {
     std::memcpy(dst, wire.data(), wire.size());
     benchmark::ClobberMemory();
   }
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * body.size()));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * body_size));
 }
 BENCHMARK(BM_memcpy_frames)->Apply(sizes);
 
