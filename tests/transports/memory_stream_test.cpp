@@ -1,5 +1,7 @@
 #include <netcore/transports/memory_stream.hpp>
 
+#include "stream_test_support.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,51 +12,12 @@
 
 namespace {
 
+using namespace netcore::transports::test;
+
 using netcore::transports::byte_stream;
 using netcore::transports::errc;
 using netcore::transports::io_slice;
 using netcore::transports::make_memory_pair;
-
-std::vector<std::uint8_t> random_bytes(std::size_t n, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<std::uint8_t> out(n);
-  for (auto& b : out) b = static_cast<std::uint8_t>(rng());
-  return out;
-}
-
-/// Writes `data` in randomly sized slices, several slices per write() call.
-errc write_in_pieces(byte_stream& s, const std::vector<std::uint8_t>& data, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::size_t pos = 0;
-  while (pos < data.size()) {
-    std::vector<io_slice> slices;
-    const std::size_t n_slices = 1 + rng() % 8;
-    for (std::size_t i = 0; i < n_slices && pos < data.size(); ++i) {
-      const std::size_t len = std::min<std::size_t>(data.size() - pos, rng() % 70000);
-      slices.push_back({data.data() + pos, len});
-      pos += len;
-    }
-    const errc e = s.write(slices.data(), slices.size());
-    if (e != errc::ok) return e;
-  }
-  return errc::ok;
-}
-
-/// Reads exactly `n` bytes (or until an error), recording the largest single read.
-std::vector<std::uint8_t> read_exactly(byte_stream& s, std::size_t n,
-                                       std::size_t* largest = nullptr) {
-  std::vector<std::uint8_t> out(n);
-  std::size_t got = 0;
-  while (got < n) {
-    auto r = s.read(out.data() + got, n - got);
-    if (!r) break;
-    EXPECT_GT(*r, 0u);
-    if (largest) *largest = std::max(*largest, *r);
-    got += *r;
-  }
-  out.resize(got);
-  return out;
-}
 
 TEST(MemoryStream, RoundTripBothDirections) {
   auto [a, b] = make_memory_pair(64u << 10);

@@ -1,5 +1,7 @@
 #include <netcore/transports/pipe_stream.hpp>
 
+#include "stream_test_support.hpp"
+
 #include <gtest/gtest.h>
 
 #include <sys/socket.h>
@@ -15,17 +17,12 @@
 
 namespace {
 
+using namespace netcore::transports::test;
+
 using netcore::transports::errc;
 using netcore::transports::io_slice;
 using netcore::transports::pipe_functions;
 using netcore::transports::pipe_stream;
-
-std::vector<std::uint8_t> random_bytes(std::size_t n, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<std::uint8_t> out(n);
-  for (auto& b : out) b = static_cast<std::uint8_t>(rng());
-  return out;
-}
 
 /// A connected AF_UNIX stream socket pair, closed on destruction.
 struct socket_pair {
@@ -59,21 +56,6 @@ pipe_functions socket_functions(int fd, std::size_t max_send = SIZE_MAX,
   };
   f.close = [fd] { ::shutdown(fd, SHUT_RDWR); };
   return f;
-}
-
-std::vector<std::uint8_t> read_exactly(pipe_stream& s, std::size_t n,
-                                       std::size_t* largest = nullptr) {
-  std::vector<std::uint8_t> out(n);
-  std::size_t got = 0;
-  while (got < n) {
-    auto r = s.read(out.data() + got, n - got);
-    if (!r) break;
-    EXPECT_GT(*r, 0u);
-    if (largest) *largest = std::max(*largest, *r);
-    got += *r;
-  }
-  out.resize(got);
-  return out;
 }
 
 TEST(PipeStream, RoundTripMebibytes) {

@@ -1,5 +1,7 @@
 #include <netcore/transports/serial_stream.hpp>
 
+#include "stream_test_support.hpp"
+
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
@@ -23,31 +25,13 @@ extern char** environ;
 
 namespace {
 
+using namespace netcore::transports::test;
+
 using netcore::transports::byte_stream;
 using netcore::transports::errc;
 using netcore::transports::io_slice;
 using netcore::transports::serial_open;
 using netcore::transports::serial_options;
-
-std::vector<std::uint8_t> random_bytes(std::size_t n, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<std::uint8_t> out(n);
-  for (auto& b : out) b = static_cast<std::uint8_t>(rng());
-  return out;
-}
-
-std::vector<std::uint8_t> read_exactly(byte_stream& s, std::size_t n) {
-  std::vector<std::uint8_t> out(n);
-  std::size_t got = 0;
-  while (got < n) {
-    auto r = s.read(out.data() + got, n - got);
-    if (!r) break;
-    EXPECT_GT(*r, 0u);
-    got += *r;
-  }
-  out.resize(got);
-  return out;
-}
 
 /// The full path of `name` on $PATH, or "" when it is not there.
 std::string find_on_path(const std::string& name) {

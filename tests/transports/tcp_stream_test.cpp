@@ -1,5 +1,7 @@
 #include <netcore/transports/tcp_stream.hpp>
 
+#include "stream_test_support.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -12,49 +14,14 @@
 
 namespace {
 
+using namespace netcore::transports::test;
+
 using netcore::transports::byte_stream;
 using netcore::transports::errc;
 using netcore::transports::io_slice;
 using netcore::transports::tcp_connect;
 using netcore::transports::tcp_listener;
 using netcore::transports::tcp_options;
-
-std::vector<std::uint8_t> random_bytes(std::size_t n, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<std::uint8_t> out(n);
-  for (auto& b : out) b = static_cast<std::uint8_t>(rng());
-  return out;
-}
-
-errc write_in_pieces(byte_stream& s, const std::vector<std::uint8_t>& data, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::size_t pos = 0;
-  while (pos < data.size()) {
-    std::vector<io_slice> slices;
-    const std::size_t n_slices = 1 + rng() % 16;
-    for (std::size_t i = 0; i < n_slices && pos < data.size(); ++i) {
-      const std::size_t len = std::min<std::size_t>(data.size() - pos, rng() % 100000);
-      slices.push_back({data.data() + pos, len});
-      pos += len;
-    }
-    const errc e = s.write(slices.data(), slices.size());
-    if (e != errc::ok) return e;
-  }
-  return errc::ok;
-}
-
-std::vector<std::uint8_t> read_exactly(byte_stream& s, std::size_t n) {
-  std::vector<std::uint8_t> out(n);
-  std::size_t got = 0;
-  while (got < n) {
-    auto r = s.read(out.data() + got, n - got);
-    if (!r) break;
-    EXPECT_GT(*r, 0u);
-    got += *r;
-  }
-  out.resize(got);
-  return out;
-}
 
 /// A connected client/server pair over `address`.
 struct connection {
@@ -95,9 +62,10 @@ void round_trip(connection& c) {
   std::vector<std::uint8_t> at_server;
   std::vector<std::uint8_t> at_client;
   std::thread server_reader([&] { at_server = read_exactly(*c.server, up.size()); });
-  std::thread server_writer([&] { EXPECT_EQ(write_in_pieces(*c.server, down, 3), errc::ok); });
+  std::thread server_writer(
+      [&] { EXPECT_EQ(write_in_pieces(*c.server, down, 3, 16, 100000), errc::ok); });
   std::thread client_reader([&] { at_client = read_exactly(*c.client, down.size()); });
-  EXPECT_EQ(write_in_pieces(*c.client, up, 4), errc::ok);
+  EXPECT_EQ(write_in_pieces(*c.client, up, 4, 16, 100000), errc::ok);
   server_reader.join();
   server_writer.join();
   client_reader.join();
