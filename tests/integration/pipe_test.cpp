@@ -21,6 +21,15 @@ stream_pair short_io_pair() {
           socket_pipe_stream(fds[1], max_send, max_recv)};
 }
 
+/// The same user functions without the short limits, for the 1 GiB transfer (1000-byte sends
+/// would make it a million system calls; short reads and writes are covered above).
+stream_pair large_io_pair() {
+  int fds[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) return {};
+  return {socket_pipe_stream(fds[0], 1u << 20, 1u << 20),
+          socket_pipe_stream(fds[1], 1u << 20, 1u << 20)};
+}
+
 scale pipe_scale() {
   scale s;  // full size (every 777 bytes are one read and one message to the receiver actor)
   return s;
@@ -32,6 +41,10 @@ class pipe_integration : public scenario_fixture {};
 
 TEST_F(pipe_integration, concurrent_messages_both_directions) {
   concurrent_both_directions(short_io_pair, pipe_scale());
+}
+
+TEST_F(pipe_integration, one_gib_message_through_files) {
+  huge_file_message(large_io_pair, pipe_scale());
 }
 
 TEST_F(pipe_integration, receiver_aborts_mid_message) {

@@ -266,6 +266,18 @@ TEST_F(serial_integration, concurrent_messages_both_directions) {
   concurrent_both_directions(factory(), serial_scale());
 }
 
+TEST_F(serial_integration, large_message_through_files) {
+  // 1 GiB through file storage, as on every transport. A pty ignores the baud rate, so large
+  // frames suit it (about 60 MB/s through socat here); NETCORE_SERIAL_HUGE_MIB changes the size.
+  auto s = serial_scale();
+  s.chunk_size = 16 * KiB;
+  s.write_batch = 256 * KiB;
+  s.read_size = 64 * KiB;
+  const char* mib = std::getenv("NETCORE_SERIAL_HUGE_MIB");
+  s.huge_message = (mib ? std::strtoull(mib, nullptr, 10) : 1024) * MiB;
+  huge_file_message(factory(), s);
+}
+
 TEST_F(serial_integration, receiver_aborts_mid_message) {
   disconnect_mid_message(factory(), serial_scale(), aborting::receiver);
 }
