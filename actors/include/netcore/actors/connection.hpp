@@ -35,6 +35,8 @@ class connection {
  public:
   connection(caf::actor_system& sys, std::unique_ptr<transports::byte_stream> stream,
              connection_config config = {}, caf::actor delivery = {}, caf::actor events = {});
+  /// Aborts (see abort()). To let queued messages finish first, call close() and wait for
+  /// (closed_atom, errc) on the events actor before destroying the connection.
   ~connection();
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
