@@ -28,8 +28,29 @@ std::vector<std::uint64_t> data_ids(const std::vector<wire_frame>& frames) {
   return ids;
 }
 
+/// Sends `msg` as message `id` (as connection::send does, without a gate).
+void send_message(const caf::actor& link, std::uint64_t id, outgoing_message msg) {
+  caf::anon_send(link, send_atom::value, id, std::move(msg), std::uint64_t{0});
+}
+
 class link_test : public actor_fixture {
  protected:
+  /// Every message chunked (no single frames), no keepalive: each choice of the link shows.
+  static connection_config chunked_config() {
+    connection_config c;
+    c.single_frame_max = 0;
+    c.keepalive_interval = std::chrono::milliseconds{0};
+    return c;
+  }
+
+  /// A running link whose peer announced `peer`.
+  caf::actor link_with_peer(const protocol::settings& peer, const connection_config& config) {
+    auto link = spawn_link_actor(make_link_params(config));
+    run();
+    caf::anon_send(link, hello_atom::value, peer);
+    return link;
+  }
+
   /// Sends `msgs` to a link whose writer holds back its first write, so everything queues,
   /// then lets the writer go and returns the frames in wire order.
   std::vector<wire_frame> send_all_then_write(std::vector<outgoing_message> msgs,
@@ -149,20 +170,16 @@ TEST_F(link_test, chunks_carry_the_body_and_end_carries_its_digest) {
 }
 
 TEST_F(link_test, peer_credit_stalls_one_message_not_the_others) {
-  connection_config config;
-  config.single_frame_max = 0;
-  config.keepalive_interval = std::chrono::milliseconds{0};
-  auto link = spawn_link_actor(make_link_params(config));
-  run();
+  auto config = chunked_config();
   // The peer allows 2000 bytes per message.
   protocol::settings peer;
   peer.initial_message_credit = 2000;
-  caf::anon_send(link, hello_atom::value, peer);
-  caf::anon_send(link, send_atom::value, std::uint64_t{1}, body_of(5000), std::uint64_t{0});
+  auto link = link_with_peer(peer, config);
+  send_message(link, 1, body_of(5000));
   run();
   auto before = data_ids(decode_wire(wire_.bytes));
   EXPECT_EQ(before, (std::vector<std::uint64_t>{1, 1}));  // stalled after 2000 bytes
-  caf::anon_send(link, send_atom::value, std::uint64_t{2}, body_of(1000), std::uint64_t{0});
+  send_message(link, 2, body_of(1000));
   run();
   auto during = data_ids(decode_wire(wire_.bytes));
   EXPECT_EQ(during, (std::vector<std::uint64_t>{1, 1, 2}));  // message 2 is not held up
@@ -173,15 +190,11 @@ TEST_F(link_test, peer_credit_stalls_one_message_not_the_others) {
 }
 
 TEST_F(link_test, connection_credit_stalls_everything_until_granted) {
-  connection_config config;
-  config.single_frame_max = 0;
-  config.keepalive_interval = std::chrono::milliseconds{0};
-  auto link = spawn_link_actor(make_link_params(config));
-  run();
+  auto config = chunked_config();
   protocol::settings peer;
   peer.initial_connection_credit = 1500;
-  caf::anon_send(link, hello_atom::value, peer);
-  caf::anon_send(link, send_atom::value, std::uint64_t{1}, body_of(3000), std::uint64_t{0});
+  auto link = link_with_peer(peer, config);
+  send_message(link, 1, body_of(3000));
   run();
   EXPECT_EQ(data_ids(decode_wire(wire_.bytes)).size(), 1u);
   caf::anon_send(link, credit_atom::value, std::uint64_t{0}, std::uint64_t{10000});
@@ -199,7 +212,7 @@ TEST_F(link_test, message_actor_keeps_at_most_its_window_ahead_of_the_writer) {
   wire_.hold = true;
   auto link = spawn_link_actor(p);
   run();
-  caf::anon_send(link, send_atom::value, std::uint64_t{1}, body_of(10000), std::uint64_t{0});
+  send_message(link, 1, body_of(10000));
   run();
   // The writer holds its first write (HELLO): the message actor produced OPEN + 2 chunks only.
   release_writes(1);  // HELLO done; OPEN goes
@@ -214,9 +227,7 @@ TEST_F(link_test, message_actor_keeps_at_most_its_window_ahead_of_the_writer) {
 }
 
 TEST_F(link_test, cancel_tells_the_peer_and_reports_the_outcome) {
-  connection_config config;
-  config.single_frame_max = 0;
-  config.keepalive_interval = std::chrono::milliseconds{0};
+  auto config = chunked_config();
   auto p = make_link_params(config);
   p.config.writes_in_flight = 1;
   auto link = spawn_link_actor(p);
@@ -224,7 +235,7 @@ TEST_F(link_test, cancel_tells_the_peer_and_reports_the_outcome) {
   protocol::settings peer;
   peer.initial_message_credit = 1000;  // the message stalls after one chunk
   caf::anon_send(link, hello_atom::value, peer);
-  caf::anon_send(link, send_atom::value, std::uint64_t{1}, body_of(5000), std::uint64_t{0});
+  send_message(link, 1, body_of(5000));
   run();
   caf::anon_send(link, cancel_atom::value, std::uint64_t{1});
   run();
@@ -242,16 +253,14 @@ TEST_F(link_test, cancel_tells_the_peer_and_reports_the_outcome) {
 }
 
 TEST_F(link_test, cancel_after_end_is_on_its_way_changes_nothing) {
-  connection_config config;
-  config.single_frame_max = 0;
-  config.keepalive_interval = std::chrono::milliseconds{0};
+  auto config = chunked_config();
   auto p = make_link_params(config);
   p.write_batch = 1u << 20;  // the whole message in one write
   p.config.writes_in_flight = 1;
   wire_.hold = true;
   auto link = spawn_link_actor(p);
   run();  // HELLO's write is held: the message queues up behind it
-  caf::anon_send(link, send_atom::value, std::uint64_t{1}, body_of(3000), std::uint64_t{0});
+  send_message(link, 1, body_of(3000));
   run();
   release_writes(1);  // the next write, also held, carries OPEN, every DATA and END
   caf::anon_send(link, cancel_atom::value, std::uint64_t{1});
@@ -265,9 +274,7 @@ TEST_F(link_test, cancel_after_end_is_on_its_way_changes_nothing) {
 }
 
 TEST_F(link_test, written_bytes_leave_the_send_gate_before_the_message_ends) {
-  connection_config config;
-  config.single_frame_max = 0;
-  config.keepalive_interval = std::chrono::milliseconds{0};
+  auto config = chunked_config();
   auto p = make_link_params(config);
   p.gate = std::make_shared<send_gate>(1u << 20);
   auto link = spawn_link_actor(p);
@@ -283,15 +290,11 @@ TEST_F(link_test, written_bytes_leave_the_send_gate_before_the_message_ends) {
 }
 
 TEST_F(link_test, peer_cancel_ends_the_message_without_a_cancel_back) {
-  connection_config config;
-  config.single_frame_max = 0;
-  config.keepalive_interval = std::chrono::milliseconds{0};
-  auto link = spawn_link_actor(make_link_params(config));
-  run();
+  auto config = chunked_config();
   protocol::settings peer;
   peer.initial_message_credit = 1000;
-  caf::anon_send(link, hello_atom::value, peer);
-  caf::anon_send(link, send_atom::value, std::uint64_t{1}, body_of(5000), std::uint64_t{0});
+  auto link = link_with_peer(peer, config);
+  send_message(link, 1, body_of(5000));
   run();
   caf::anon_send(link, peer_cancel_atom::value, std::uint64_t{1}, errc::memory_limit);
   run();
@@ -320,16 +323,14 @@ TEST_F(link_test, pings_are_sent_on_schedule_in_virtual_time) {
 }
 
 TEST_F(link_test, a_failing_write_fails_every_pending_message) {
-  connection_config config;
-  config.single_frame_max = 0;
-  config.keepalive_interval = std::chrono::milliseconds{0};
+  auto config = chunked_config();
   auto p = make_link_params(config);
   p.config.writes_in_flight = 1;
   wire_.hold = true;
   auto link = spawn_link_actor(p);
   run();
-  caf::anon_send(link, send_atom::value, std::uint64_t{1}, body_of(5000), std::uint64_t{0});
-  caf::anon_send(link, send_atom::value, std::uint64_t{2}, body_of(5000), std::uint64_t{0});
+  send_message(link, 1, body_of(5000));
+  send_message(link, 2, body_of(5000));
   run();
   caf::anon_send(writer_, release_atom::value, errc::disconnected);
   run();
@@ -439,7 +440,7 @@ TEST_F(receiver_test, peer_silence_fails_the_connection_in_virtual_time) {
   protocol::settings peer;
   peer.initial_message_credit = 1000;  // keeps our message pending
   caf::anon_send(link, hello_atom::value, peer);
-  caf::anon_send(link, send_atom::value, std::uint64_t{1}, body_of(5000), std::uint64_t{0});
+  send_message(link, 1, body_of(5000));
   // A half-received incoming message, to see it fail too.
   protocol::encoder enc;
   enc.open(1, {}, 100);
