@@ -160,6 +160,8 @@ void flush(link_actor* self) {
     return st.connection_credit >= n && i->second.peer_credit >= n;
   };
   while (st.jobs_in_flight.size() < st.params.config.writes_in_flight) {
+    // Nothing to say (stalled messages cannot send either): no batch to build.
+    if (st.control.empty() && st.sched.idle()) break;
     auto job = std::make_shared<write_job>();
     job->sequence = ++st.write_sequence;
     while (!st.control.empty()) {
