@@ -369,6 +369,27 @@ void zmq_recv_retry(zmq::socket_t& s, zmq::message_t& msg, const std::atomic<boo
     check_progress(abort, start, "zmq recv: peer stopped sending (timeout)");
 }
 
+/// A connected PUSH/PULL pair over loopback TCP, each side with its own context (its own I/O
+/// thread, as two processes would have), both with high water mark `hwm`.
+struct push_pull_pair {
+  explicit push_pull_pair(int hwm)
+      : receiver_ctx(1), sender_ctx(1), pull(receiver_ctx, zmq::socket_type::pull),
+        push(sender_ctx, zmq::socket_type::push) {
+    pull.set(zmq::sockopt::rcvhwm, hwm);
+    pull.set(zmq::sockopt::rcvtimeo, zmq_retry_ms);
+    pull.set(zmq::sockopt::linger, 0);
+    const std::string endpoint = bind_ephemeral(pull);
+    push.set(zmq::sockopt::sndhwm, hwm);
+    push.set(zmq::sockopt::sndtimeo, zmq_retry_ms);
+    push.set(zmq::sockopt::linger, 0);
+    push.connect(endpoint);
+  }
+  zmq::context_t receiver_ctx;
+  zmq::context_t sender_ctx;
+  zmq::socket_t pull;
+  zmq::socket_t push;
+};
+
 }  // namespace
 
 // -----------------------------------------------------------------------------------------------------
@@ -441,18 +462,9 @@ double zmq_bulk_gbps(std::uint64_t total_bytes, std::size_t message_size) {
   const int hwm =
       static_cast<int>(std::clamp<std::size_t>((std::size_t{64} << 20) / message_size, 4, 100000));
 
-  zmq::context_t receiver_ctx(1);
-  zmq::context_t sender_ctx(1);
-  zmq::socket_t pull(receiver_ctx, zmq::socket_type::pull);
-  pull.set(zmq::sockopt::rcvhwm, hwm);
-  pull.set(zmq::sockopt::rcvtimeo, zmq_retry_ms);
-  pull.set(zmq::sockopt::linger, 0);
-  const std::string endpoint = bind_ephemeral(pull);
-  zmq::socket_t push(sender_ctx, zmq::socket_type::push);
-  push.set(zmq::sockopt::sndhwm, hwm);
-  push.set(zmq::sockopt::sndtimeo, zmq_retry_ms);
-  push.set(zmq::sockopt::linger, 0);
-  push.connect(endpoint);
+  push_pull_pair zp(hwm);
+  zmq::socket_t& pull = zp.pull;
+  zmq::socket_t& push = zp.push;
 
   std::atomic<bool> abort{false};
   double gbps = 0;
@@ -493,18 +505,9 @@ double zmq_bulk_gbps(std::uint64_t total_bytes, std::size_t message_size) {
 double zmq_small_msgs_per_sec(std::size_t count, std::size_t size) {
   if (count == 0) throw std::invalid_argument("zmq_small_msgs_per_sec: count must be positive");
   constexpr int hwm = 100000;
-  zmq::context_t receiver_ctx(1);
-  zmq::context_t sender_ctx(1);
-  zmq::socket_t pull(receiver_ctx, zmq::socket_type::pull);
-  pull.set(zmq::sockopt::rcvhwm, hwm);
-  pull.set(zmq::sockopt::rcvtimeo, zmq_retry_ms);
-  pull.set(zmq::sockopt::linger, 0);
-  const std::string endpoint = bind_ephemeral(pull);
-  zmq::socket_t push(sender_ctx, zmq::socket_type::push);
-  push.set(zmq::sockopt::sndhwm, hwm);
-  push.set(zmq::sockopt::sndtimeo, zmq_retry_ms);
-  push.set(zmq::sockopt::linger, 0);
-  push.connect(endpoint);
+  push_pull_pair zp(hwm);
+  zmq::socket_t& pull = zp.pull;
+  zmq::socket_t& push = zp.push;
 
   std::atomic<bool> abort{false};
   double rate = 0;
