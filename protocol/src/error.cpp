@@ -42,6 +42,8 @@ std::string_view to_string(errc e) noexcept {
     return "cancelled";
   case errc::flow_control:
     return "flow_control";
+  case errc::flood:
+    return "flood";
   case errc::storage_failed:
     return "storage_failed";
   case errc::decode_failed:
@@ -68,6 +70,12 @@ std::string_view to_string(errc e) noexcept {
     return "internal_error";
   }
   return "unknown";
+}
+
+errc errc_from_wire(std::uint64_t code, errc fallback) noexcept {
+  if (code > 1000) return fallback;
+  const auto e = static_cast<errc>(static_cast<int>(code));
+  return to_string(e) == "unknown" ? fallback : e;
 }
 
 namespace {
@@ -110,6 +118,8 @@ const char* describe(errc e) noexcept {
     return "message cancelled";
   case errc::flow_control:
     return "peer sent more than its flow-control credit";
+  case errc::flood:
+    return "peer sent control frames faster than allowed";
   case errc::storage_failed:
     return "spill file storage failed";
   case errc::decode_failed:

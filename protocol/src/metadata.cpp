@@ -119,6 +119,7 @@ enum setting_id : std::uint16_t {
   initial_message_credit_id = 2,
   initial_connection_credit_id = 3,
   max_concurrent_messages_id = 4,
+  max_message_size_id = 5,
 };
 constexpr std::size_t setting_size = 10;
 }  // namespace
@@ -132,6 +133,7 @@ void encode_settings(const settings& s, byte_buffer& out) {
   add(initial_message_credit_id, s.initial_message_credit);
   add(initial_connection_credit_id, s.initial_connection_credit);
   add(max_concurrent_messages_id, s.max_concurrent_messages);
+  add(max_message_size_id, s.max_message_size);
 }
 
 errc decode_settings(byte_view payload, settings& out) {
@@ -142,14 +144,19 @@ errc decode_settings(byte_view payload, settings& out) {
     auto v = load_le(payload.data() + at + 2, 8);
     switch (id) {
     case max_frame_payload_id:
-      if (v == 0 || v > max_wire_payload) return errc::malformed_frame;
+      if (v < min_frame_payload || v > max_wire_payload) return errc::malformed_frame;
       s.max_frame_payload = static_cast<std::uint32_t>(v);
       break;
     case initial_message_credit_id:
+      if (v == 0) return errc::malformed_frame;
       s.initial_message_credit = v;
       break;
     case initial_connection_credit_id:
+      if (v == 0) return errc::malformed_frame;
       s.initial_connection_credit = v;
+      break;
+    case max_message_size_id:
+      s.max_message_size = v;
       break;
     case max_concurrent_messages_id:
       s.max_concurrent_messages =

@@ -18,41 +18,7 @@ using clock_type = reassembler::clock;
 // The failure a CANCEL's argument names: a known error code is kept, anything else (0, codes of
 // newer versions) becomes errc::cancelled.
 errc cancel_reason(std::uint64_t code) noexcept {
-  if (code == 0 || code > 1000) return errc::cancelled;
-  const auto e = static_cast<errc>(static_cast<int>(code));
-  switch (e) {
-  case errc::header_corrupt:
-  case errc::unsupported_version:
-  case errc::frame_too_large:
-  case errc::payload_corrupt:
-  case errc::malformed_frame:
-  case errc::unknown_message:
-  case errc::duplicate_message:
-  case errc::offset_mismatch:
-  case errc::size_mismatch:
-  case errc::digest_mismatch:
-  case errc::message_too_large:
-  case errc::too_many_messages:
-  case errc::metadata_too_large:
-  case errc::memory_limit:
-  case errc::idle_timeout:
-  case errc::cancelled:
-  case errc::flow_control:
-  case errc::storage_failed:
-  case errc::decode_failed:
-  case errc::content_type_mismatch:
-  case errc::disconnected:
-  case errc::peer_timeout:
-  case errc::going_away:
-  case errc::protocol_error:
-  case errc::shutting_down:
-  case errc::send_failed:
-  case errc::unknown_route:
-  case errc::internal_error:
-    return e;
-  default:
-    return errc::cancelled;
-  }
+  return code == 0 ? errc::cancelled : errc_from_wire(code, errc::cancelled);
 }
 
 // When a message whose last frame arrived at `last` times out; nothing when the timeout is

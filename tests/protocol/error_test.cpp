@@ -34,6 +34,7 @@ const std::vector<std::pair<errc, std::string_view>>& all_codes() {
       {errc::idle_timeout, "idle_timeout"},
       {errc::cancelled, "cancelled"},
       {errc::flow_control, "flow_control"},
+      {errc::flood, "flood"},
       {errc::storage_failed, "storage_failed"},
       {errc::decode_failed, "decode_failed"},
       {errc::content_type_mismatch, "content_type_mismatch"},
@@ -83,7 +84,7 @@ TEST(error, wire_values_are_stable) {
 }
 
 TEST(error, values_outside_the_enum_are_unknown) {
-  for (int v : {-1, 6, 9, 22, 29, 31, 42, 57, 61, 98, 100, 1000, 1 << 30}) {
+  for (int v : {-1, 6, 9, 23, 29, 31, 42, 57, 61, 98, 100, 1000, 1 << 30}) {
     EXPECT_EQ(to_string(static_cast<errc>(v)), "unknown") << v;
   }
 }

@@ -123,6 +123,7 @@ TEST(settings, round_trip) {
   s.initial_message_credit = 1;
   s.initial_connection_credit = 2;
   s.max_concurrent_messages = 3;
+  s.max_message_size = 4;
   byte_buffer buf;
   encode_settings(s, buf);
   settings back;
@@ -148,4 +149,21 @@ TEST(settings, malformed_lists_are_rejected_whole) {
   store_le(zero_frame.data(), 1, 2);  // max frame payload 0
   EXPECT_EQ(decode_settings(zero_frame, back), errc::malformed_frame);
   EXPECT_EQ(back.initial_message_credit, 7u);
+}
+
+TEST(settings, values_outside_their_range_are_rejected) {
+  auto one = [](std::uint16_t id, std::uint64_t value) {
+    byte_buffer b(10);
+    store_le(b.data(), id, 2);
+    store_le(b.data() + 2, value, 8);
+    return b;
+  };
+  settings back;
+  EXPECT_EQ(decode_settings(one(1, min_frame_payload - 1), back), errc::malformed_frame);
+  EXPECT_EQ(decode_settings(one(1, min_frame_payload), back), errc::ok);
+  EXPECT_EQ(decode_settings(one(1, max_wire_payload + 1), back), errc::malformed_frame);
+  EXPECT_EQ(decode_settings(one(2, 0), back), errc::malformed_frame);
+  EXPECT_EQ(decode_settings(one(3, 0), back), errc::malformed_frame);
+  EXPECT_EQ(decode_settings(one(5, 0), back), errc::ok);  // accepts no body: legal
+  EXPECT_EQ(back.max_message_size, 0u);
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string_view>
 #include <system_error>
 
@@ -28,6 +29,7 @@ enum class errc : int {
   idle_timeout = 19,        ///< No frame for an open message within limits::idle_timeout.
   cancelled = 20,           ///< The message was cancelled (by either side).
   flow_control = 21,        ///< The peer sent more than the credit it was granted.
+  flood = 22,               ///< The peer sent control frames (e.g. PINGs) faster than allowed.
   // -- storage --
   storage_failed = 30,  ///< Creating, writing or reading a spill file failed (e.g. a full disk).
   // -- payload codecs --
@@ -47,6 +49,10 @@ enum class errc : int {
 
 /// A short, stable, human-readable name for `e` (e.g. "digest_mismatch").
 std::string_view to_string(errc e) noexcept;
+
+/// The code a frame's argument names: a code this build knows is kept, anything else (codes of
+/// newer versions, garbage) becomes `fallback`.
+errc errc_from_wire(std::uint64_t code, errc fallback) noexcept;
 
 /// The std::error_category of netcore protocol errors (name "netcore").
 const std::error_category& protocol_category() noexcept;

@@ -21,6 +21,12 @@ inline constexpr std::uint64_t unknown_size = std::numeric_limits<std::uint64_t>
 /// Size of the whole-message XXH3-64 digest carried by END (and by single-frame OPEN).
 inline constexpr std::size_t digest_size = 8;
 
+/// Bytes a frame with `payload` payload bytes occupies on the wire. Connection-level credit
+/// counts these for OPEN, DATA and END frames (docs/PROTOCOL.md, "CREDIT").
+constexpr std::uint64_t wire_size(std::uint64_t payload) noexcept {
+  return header_size + payload;
+}
+
 /// Frame types. Receivers skip types they do not know (forward compatibility).
 enum class frame_type : std::uint8_t {
   open = 0x01,    ///< Starts a message: route, content type, priority, headers.

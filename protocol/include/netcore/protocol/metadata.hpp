@@ -72,20 +72,27 @@ struct settings {
   std::uint64_t initial_connection_credit = std::uint64_t{16} << 20;
   /// Most concurrent incoming messages the sender of HELLO accepts.
   std::uint32_t max_concurrent_messages = 1024;
+  /// Largest message body the sender of HELLO accepts.
+  std::uint64_t max_message_size = std::uint64_t{16} << 30;
 
   friend bool operator==(const settings& a, const settings& b) {
     return a.max_frame_payload == b.max_frame_payload &&
            a.initial_message_credit == b.initial_message_credit &&
            a.initial_connection_credit == b.initial_connection_credit &&
-           a.max_concurrent_messages == b.max_concurrent_messages;
+           a.max_concurrent_messages == b.max_concurrent_messages &&
+           a.max_message_size == b.max_message_size;
   }
 };
 
 /// Appends the HELLO payload for `s` to `out`.
 void encode_settings(const settings& s, byte_buffer& out);
 
+/// Smallest max_frame_payload a HELLO may announce: every receiver takes frames this large.
+inline constexpr std::uint32_t min_frame_payload = 1024;
+
 /// Parses a HELLO payload; unknown setting ids are ignored, known ones overwrite `out`.
-/// Errors: errc::malformed_frame.
+/// Errors: errc::malformed_frame (a truncated list, a max_frame_payload outside
+/// [min_frame_payload, max_wire_payload], or a zero initial credit).
 errc decode_settings(byte_view payload, settings& out);
 
 }  // namespace netcore::protocol

@@ -1,0 +1,69 @@
+#pragma once
+
+#include <netcore/protocol/limits.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+namespace netcore::session {
+
+/// Everything tunable about one session (one connection's protocol state). Every resource a peer
+/// can make the session spend is bounded by a field here, never by what the peer claims.
+struct session_config {
+  /// Receive-side limits (frame size, message size, concurrency, memory, metadata, idle timeout);
+  /// the ones that concern the sender are announced to the peer in HELLO.
+  protocol::limits limits;
+  /// Where incoming bodies are kept (memory threshold, spill directory).
+  protocol::storage_policy storage;
+
+  /// Body bytes per DATA frame (at most the peer's max_frame_payload).
+  std::size_t chunk_size = 64u << 10;
+  /// Bytes next_batch() puts into one batch at most (one vectored write).
+  std::size_t write_batch = 1u << 20;
+  /// Messages whose body is at most this size travel as one SINGLE frame (when they fit the
+  /// peer's max_frame_payload).
+  std::size_t single_frame_max = 16u << 10;
+
+  /// Credit each incoming message starts with (body bytes), announced in HELLO.
+  std::uint64_t initial_message_credit = 4u << 20;
+  /// Credit the connection starts with (wire bytes of message frames), announced in HELLO.
+  std::uint64_t initial_connection_credit = 32u << 20;
+  /// Cost of delivered messages (see received::cost) not yet acknowledged before the session
+  /// stops granting connection credit: a consumer that does not keep up throttles the peer.
+  std::uint64_t delivery_budget = 64u << 20;
+
+  /// Most bytes of outgoing messages queued and not yet written (in-memory bodies, pushed
+  /// chunks, plus message_overhead per message); beyond it send() fails with
+  /// runtime_errc::backpressure.
+  std::uint64_t max_queued_bytes = 256u << 20;
+  /// Most outgoing messages queued and not yet finished.
+  std::size_t max_queued_messages = 1u << 16;
+  /// Most control frames (CANCEL, ERROR) waiting to be sent; a peer that makes the session
+  /// answer faster than it reads ends the connection with errc::flood.
+  std::size_t max_control_frames = 4096;
+  /// PINGs (and PONGs) per second the peer may send, with a burst of as many; more end the
+  /// connection with errc::flood. 0 = unlimited.
+  std::uint32_t max_pings_per_second = 100;
+  /// DATA/END frames for message ids the peer never opened that are tolerated before the
+  /// connection ends with errc::protocol_error (on lossy streams lost OPENs make them normal:
+  /// 0 = unlimited).
+  std::uint32_t max_unknown_frames = 64;
+  /// The stream may lose or corrupt bytes (serial lines): the session then grants back the
+  /// credit of frames that vanished and tolerates frames of messages it never saw open.
+  bool lossy = false;
+
+  /// Interval between keepalive PINGs (0 = none).
+  std::chrono::milliseconds keepalive_interval{5'000};
+  /// Silence from the peer after which the session fails with errc::peer_timeout (0 = never).
+  std::chrono::milliseconds peer_timeout{15'000};
+  /// Time the peer's HELLO may take to arrive before the session fails with
+  /// runtime_errc::handshake_timeout (0 = wait forever).
+  std::chrono::milliseconds handshake_timeout{10'000};
+};
+
+/// What every queued outgoing message and every delivered message costs the byte budgets
+/// besides its body, so that floods of empty messages are bounded too.
+inline constexpr std::uint64_t message_overhead = 256;
+
+}  // namespace netcore::session

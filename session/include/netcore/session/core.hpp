@@ -1,0 +1,290 @@
+#pragma once
+
+#include <netcore/protocol/bytes.hpp>
+#include <netcore/protocol/decoder.hpp>
+#include <netcore/protocol/digest.hpp>
+#include <netcore/protocol/encoder.hpp>
+#include <netcore/protocol/metadata.hpp>
+#include <netcore/protocol/reassembler.hpp>
+#include <netcore/protocol/result.hpp>
+#include <netcore/session/config.hpp>
+#include <netcore/session/errors.hpp>
+#include <netcore/session/events.hpp>
+#include <netcore/session/outbound_scheduler.hpp>
+#include <netcore/session/stats.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <unordered_map>
+#include <vector>
+
+namespace netcore::session {
+
+using clock = std::chrono::steady_clock;
+
+/// A message body in memory, shared with the caller and never copied by the session.
+using shared_body = std::shared_ptr<const protocol::byte_buffer>;
+
+/// Hands out one side's outgoing message ids (1, 2, ...). A session may share it with threads
+/// that give callers an id before the session sees their message.
+struct id_source {
+  std::atomic<std::uint64_t> next{1};
+  /// `n` consecutive fresh ids; returns the first.
+  std::uint64_t allocate(std::uint64_t n = 1) noexcept {
+    return next.fetch_add(n, std::memory_order_relaxed);
+  }
+};
+
+/// Where a session is in its life.
+enum class session_state {
+  handshake,  ///< Waiting for the peer's HELLO; messages queue but nothing of them is sent.
+  open,       ///< Messages flow both ways.
+  draining,   ///< Closing gracefully: no new messages; in-flight ones finish by a deadline.
+  closing,    ///< Ended (a closed event was reported); last control frames are being written.
+  closed,     ///< Ended and nothing left to write: the transport can be closed.
+};
+
+/// All protocol state of one connection, in plain C++: settings exchange, flow control both
+/// ways, the outbound scheduler, keepalive and peer timeout, cancel both ways, GOAWAY with a
+/// two-phase drain, and every limit against a hostile peer. No I/O, no threads, no clock: the
+/// owner feeds bytes in (feed), writes batches out (next_batch / on_written), passes time in
+/// (tick), and takes events out (poll). Nothing calls back into the owner; every method returns
+/// after doing its work, and what it caused is queued as events (nghttp2's model).
+///
+/// Sending. send() queues a message whose body is in memory (a SINGLE frame when small enough
+/// for the peer, else OPEN, DATA chunks, END, sliced lazily at batch time). open_stream() opens a
+/// message whose body a producer pushes in chunks (push, finish); progress events tell the
+/// producer how much was written, so it can stay a bounded window ahead. Nothing but HELLO,
+/// PING/PONG and control frames goes out before the peer's HELLO, so every setting the peer
+/// announces governs every frame this side sends: frame size, both credits, concurrency and
+/// message size.
+///
+/// Receiving. feed() decodes any split of the byte stream, reassembles messages (memory or spill
+/// file, digest verified) and reports them as received events; their cost counts against the
+/// delivery budget until acknowledge(). A peer that exceeds its credit, opens more messages than
+/// announced, floods PINGs or control replies, or sends frames for messages it never opened
+/// ends the connection with a GOAWAY carrying the wire code; bad input that concerns one message
+/// fails that message only.
+///
+/// Thread safety: none; one owner drives it (an actor, an event loop callback, a test).
+class core {
+ public:
+  /// A session starting at `now`. `ids` allocates outgoing ids (a private source when null).
+  explicit core(session_config config, clock::time_point now,
+                std::shared_ptr<id_source> ids = nullptr);
+  ~core();
+  core(const core&) = delete;
+  core& operator=(const core&) = delete;
+
+  // -- sending -----------------------------------------------------------------------------------
+
+  /// Queues a message with an in-memory body (null = empty) and returns its new id.
+  /// Errors: runtime_errc::backpressure (queue bounds), runtime_errc::shutting_down (draining
+  /// or closed locally), runtime_errc::peer_going_away, runtime_errc::closed (session ended),
+  /// wire_errc::message_too_large (above the peer's max_message_size),
+  /// wire_errc::metadata_too_large (OPEN would not fit the peer's max_frame_payload).
+  protocol::result<std::uint64_t, std::error_code> send(protocol::message_meta meta,
+                                                        shared_body body);
+  /// As send(), under an id from the shared id_source. Errors: also runtime_errc::duplicate_id.
+  std::error_code send(std::uint64_t id, protocol::message_meta meta, shared_body body);
+
+  /// Opens a message whose body is pushed in chunks; `size` is the body size or
+  /// protocol::unknown_size. Errors: as send().
+  protocol::result<std::uint64_t, std::error_code> open_stream(protocol::message_meta meta,
+                                                               std::uint64_t size);
+  std::error_code open_stream(std::uint64_t id, protocol::message_meta meta, std::uint64_t size);
+  /// Appends `chunk` to the body of stream `id`; `owner` keeps the bytes alive and unchanged
+  /// until they are written. Errors: runtime_errc::unknown_id (not an open stream, or it ended),
+  /// wire_errc::size_mismatch (more bytes than declared; the message fails).
+  std::error_code push(std::uint64_t id, protocol::byte_view chunk,
+                       std::shared_ptr<const void> owner);
+  /// Ends stream `id`: `digest` is the XXH3-64 of its whole body. Errors: runtime_errc::unknown_id,
+  /// wire_errc::size_mismatch (fewer bytes than declared; the message fails).
+  std::error_code finish(std::uint64_t id, protocol::digest64 digest);
+  /// The producer of stream `id` gave up (e.g. its file became unreadable): the message fails
+  /// with `reason` and the peer is told.
+  void fail_stream(std::uint64_t id, std::error_code reason);
+  /// Cancels outgoing message `id`: the peer is told if the message was opened, its outcome is
+  /// wire_errc::cancelled. No-op once its END (or SINGLE frame) is in a batch, or when unknown.
+  void cancel(std::uint64_t id);
+
+  // -- receiving ---------------------------------------------------------------------------------
+
+  /// Processes bytes from the transport (any split; the bytes are not kept after return).
+  void feed(protocol::byte_view bytes, clock::time_point now);
+  /// The application took delivered messages worth `cost` (see received::cost).
+  void acknowledge(std::uint64_t cost) noexcept;
+  /// Abandons the incoming message `id`: the peer is told, its spill file removed, and a
+  /// receive_failed event reports wire_errc::cancelled. Returns false when it is not open.
+  bool cancel_incoming(std::uint64_t id);
+
+  // -- writing -----------------------------------------------------------------------------------
+
+  /// True when next_batch() may have something to write.
+  bool wants_write() const noexcept;
+  /// Builds the next batch: control frames first, then message frames by priority and deficit
+  /// round robin, up to session_config::write_batch bytes. Returns its slices (empty when there
+  /// is nothing to send); they stay valid until on_written() has accounted for every byte of
+  /// this batch. Several batches may be outstanding; they must be written in order.
+  const std::vector<protocol::io_slice>& next_batch();
+  /// `n` more bytes of the outstanding batches were written, in order.
+  void on_written(std::size_t n);
+  /// Batches built and not yet written in full.
+  std::size_t unwritten_batches() const noexcept { return outstanding_.size(); }
+
+  // -- time --------------------------------------------------------------------------------------
+
+  /// Sends keepalive PINGs, fails a silent peer (wire_errc::peer_timeout), a late handshake,
+  /// idle incoming messages and a drain past its deadline.
+  void tick(clock::time_point now);
+  /// When tick() must run next, if ever.
+  std::optional<clock::time_point> next_deadline() const;
+
+  // -- lifecycle ---------------------------------------------------------------------------------
+
+  /// Graceful close: accepts no new messages, sends what is queued, then GOAWAY; once both
+  /// sides are drained the session closes cleanly (closed with an empty reason). At `deadline`
+  /// whatever is still in flight fails with runtime_errc::drain_timeout.
+  void shutdown(clock::time_point now, clock::time_point deadline);
+  /// Ends the session now: every pending message fails with `reason`; a GOAWAY is queued.
+  void abort(std::error_code reason);
+  /// The transport ended (EOF, error, closed): a clean close if both sides had drained,
+  /// otherwise every pending message fails with runtime_errc::disconnected and the closed event
+  /// carries `reason`.
+  void on_transport_closed(std::error_code reason);
+
+  /// Where the session is.
+  session_state state() const noexcept { return state_; }
+  /// True once the transport should be closed: the session ended and its last frames are out.
+  bool done() const noexcept { return state_ == session_state::closed; }
+  /// Why the session ended (empty while it runs, or after a clean close).
+  std::error_code close_reason() const noexcept { return close_reason_; }
+
+  // -- events and state --------------------------------------------------------------------------
+
+  /// The next event, in the order they happened, or nothing.
+  std::optional<event> poll();
+  /// True when poll() has an event.
+  bool has_events() const noexcept { return !events_.empty(); }
+  /// The counters, with current gauges filled in.
+  session_stats stats() const;
+  /// The peer's settings (the defaults until handshake_complete()).
+  const protocol::settings& peer_settings() const noexcept { return peer_; }
+  /// True once the peer's HELLO arrived.
+  bool handshake_complete() const noexcept { return peer_hello_; }
+  /// The configuration.
+  const session_config& config() const noexcept { return config_; }
+
+ private:
+  struct out_chunk {
+    protocol::byte_view bytes;
+    std::shared_ptr<const void> owner;
+  };
+  struct out_message;
+  struct out_single;
+  struct lane;
+  struct in_message;
+  struct control_frame;
+  struct batch;
+
+  // sending (core_send.cpp)
+  std::size_t sched_quantum() const noexcept;
+  std::error_code admit(std::uint64_t id, const protocol::message_meta& meta,
+                        std::uint64_t body_size, std::uint64_t queued);
+  void add_message(std::unique_ptr<out_message> m);
+  bool fits_single(const protocol::message_meta& meta, std::size_t body_size) const noexcept;
+  void enqueue_single(std::uint64_t id, protocol::message_meta meta, shared_body body,
+                      std::uint64_t queued);
+  flow_head head_of(std::uint64_t flow);
+  void encode_head(std::uint64_t flow, batch& b);
+  void encode_message_head(out_message& m, batch& b);
+  std::size_t chunk_take(const out_message& m, std::size_t limit) const noexcept;
+  void finish_message(std::uint64_t id, std::error_code reason);
+  void release_queued(std::uint64_t bytes) noexcept;
+  void release_opened(out_message& m);
+  void settle(batch& b);
+  void encode_control(batch& b);
+  void apply_peer_settings(const protocol::settings& s);
+  bool has_unopened() const;
+  bool has_outgoing() const;
+
+  // receiving (core_receive.cpp)
+  void on_frame(const protocol::frame_view& f);
+  void on_message_frame(const protocol::frame_view& f);
+  void on_decode_error(const protocol::decode_result& r);
+  void on_peer_cancel(std::uint64_t id, std::uint64_t code);
+  void on_hello(const protocol::frame_view& f);
+  void on_goaway(const protocol::frame_view& f);
+  bool on_ping();
+  void drain_reassembler(bool answer = true);
+  void queue_cancel(std::uint64_t peer_id, protocol::errc reason);
+  void count_processed(std::uint64_t wire_bytes) noexcept;
+  bool grants_due() const noexcept;
+
+  // lifecycle (core.cpp)
+  void violation(protocol::errc code);
+  void fail_all(std::error_code outgoing, std::error_code incoming);
+  void end(std::error_code reason);
+  void check_drained();
+  void queue_control(control_frame c);
+  void queue_goaway(protocol::errc code);
+  void emit(event e);
+
+  session_config config_;
+  std::shared_ptr<id_source> ids_;
+  session_state state_ = session_state::handshake;
+  std::error_code close_reason_;
+  std::deque<event> events_;
+  session_stats stats_;
+
+  // -- send side --
+  protocol::settings peer_;
+  bool peer_hello_ = false;
+  std::size_t chunk_limit_ = 0;   // body bytes per DATA frame: min(chunk_size, peer max frame)
+  std::int64_t conn_credit_ = 0;  // wire bytes of message frames the peer lets us send
+  std::size_t opened_ = 0;        // multi-frame messages opened on the wire, not yet ended
+  std::uint64_t queued_bytes_ = 0;
+  std::size_t queued_messages_ = 0;
+  outbound_scheduler sched_;
+  std::unordered_map<std::uint64_t, std::unique_ptr<out_message>> out_;
+  std::unordered_map<std::uint64_t, std::unique_ptr<lane>> lanes_;
+  std::deque<control_frame> control_;
+  bool hello_sent_ = false;
+  std::optional<std::uint64_t> pending_pong_;
+  bool goaway_queued_ = false;
+  bool goaway_written_ = false;
+  std::deque<std::unique_ptr<batch>> outstanding_;
+  std::vector<std::unique_ptr<batch>> spare_;
+  std::size_t written_in_front_ = 0;  // bytes of outstanding_.front() already written
+  std::vector<protocol::io_slice> no_slices_;
+
+  // -- receive side --
+  protocol::decoder decoder_;
+  protocol::reassembler reassembler_;
+  std::unordered_map<std::uint64_t, in_message> in_;
+  std::vector<std::uint64_t> grant_due_;  // peer message ids whose credit should be topped up
+  std::uint64_t conn_granted_ = 0;        // wire bytes granted so far (initial included)
+  std::uint64_t conn_received_ = 0;       // wire bytes of message frames received so far
+  std::uint64_t conn_ungranted_ = 0;      // processed, not yet granted back
+  std::uint64_t unacked_ = 0;             // delivered cost not yet acknowledged
+  std::uint64_t highest_peer_id_ = 0;
+  std::uint32_t unknown_frames_ = 0;
+  bool peer_goaway_ = false;
+  double ping_tokens_ = 0;
+  clock::time_point ping_refill_{};
+
+  // -- time --
+  clock::time_point now_{};
+  clock::time_point last_heard_{};
+  clock::time_point next_ping_{};
+  clock::time_point handshake_deadline_{};
+  std::optional<clock::time_point> drain_deadline_;
+};
+
+}  // namespace netcore::session
