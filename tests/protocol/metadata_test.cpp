@@ -1,3 +1,4 @@
+#include <netcore/protocol/frame.hpp>
 #include <netcore/protocol/metadata.hpp>
 
 #include <gtest/gtest.h>
