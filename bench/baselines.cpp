@@ -759,4 +759,60 @@ latency raw_tcp_idle_rtt(std::size_t request_size, std::size_t samples) {
   return percentiles(std::move(rtts));
 }
 
+namespace {
+
+/// Reads exactly `n` bytes, spinning on non-blocking reads instead of sleeping in the kernel (as
+/// a busy-polling server does). False at EOF.
+bool recv_all_spinning(int fd, char* p, std::size_t n) {
+  while (n > 0) {
+    const auto r = ::recv(fd, p, n, MSG_DONTWAIT);
+    if (r > 0) {
+      p += r;
+      n -= static_cast<std::size_t>(r);
+      continue;
+    }
+    if (r == 0) return false;
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+latency raw_tcp_busy_poll_rtt(std::size_t request_size, std::size_t samples) {
+  if (request_size == 0)
+    throw std::invalid_argument("raw_tcp_busy_poll_rtt: request_size must be positive");
+  if (samples == 0) return {};
+  constexpr std::size_t warmup = 20;
+
+  tcp_pair conn = make_tcp_pair(true);
+  std::vector<double> rtts;
+  rtts.reserve(samples);
+  workers w([&] {
+    conn.client.shutdown(SHUT_RDWR);
+    conn.server.shutdown(SHUT_RDWR);
+  });
+
+  w.spawn([&] {
+    std::vector<char> buffer(request_size);
+    while (recv_all_spinning(conn.server.get(), buffer.data(), buffer.size()))
+      send_all(conn.server.get(), buffer.data(), buffer.size());
+  });
+
+  w.spawn([&] {
+    const std::vector<char> request(request_size, 'r');
+    std::vector<char> reply(request_size);
+    for (std::size_t i = 0; i < warmup + samples; ++i) {
+      const auto t0 = clock_type::now();
+      send_all(conn.client.get(), request.data(), request.size());
+      if (!recv_all_spinning(conn.client.get(), reply.data(), reply.size())) break;
+      if (i >= warmup) rtts.push_back(micros(clock_type::now() - t0));
+    }
+    conn.client.shutdown(SHUT_WR);
+  });
+
+  w.join();
+  return percentiles(std::move(rtts));
+}
+
 }  // namespace netcore::bench

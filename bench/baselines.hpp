@@ -76,4 +76,9 @@ latency zmq_rtt_under_load(std::uint64_t bulk_bytes, std::size_t request_size, s
 // a few unrecorded round trips warm the connection up first.
 latency raw_tcp_idle_rtt(std::size_t request_size, std::size_t samples);
 
+// The same ping-pong with both readers spinning on non-blocking reads instead of sleeping in the
+// kernel: the fair baseline for a runtime whose threads poll before they sleep (an idle vCPU adds
+// 25-40 us to every blocking wake-up on these VMs).
+latency raw_tcp_busy_poll_rtt(std::size_t request_size, std::size_t samples);
+
 }  // namespace netcore::bench

@@ -3,14 +3,15 @@
 //  - The sender streams the body from disk: outgoing_message::from_file reads it chunk by chunk.
 //  - The receiver keeps bodies above a threshold in a spill file (created with mode 0600 in a
 //    directory it chooses) and, on delivery, hands that file over: message_body::path().
-//  - Progress of the outgoing message arrives at the sender's events actor as
+//  - Progress of the outgoing message arrives at the sender's event sink as
 //    (progress_atom, send_progress), its end as (outcome_atom, send_outcome).
 
 #include <netcore/actors/connection.hpp>
+#include <netcore/actors/interfaces.hpp>
 #include <netcore/actors/messages.hpp>
+#include <netcore/actors/runtime.hpp>
 #include <netcore/actors/scheduler_settings.hpp>
 #include <netcore/protocol/digest.hpp>
-#include <netcore/transports/tcp_stream.hpp>
 
 #include <caf/all.hpp>
 
@@ -20,9 +21,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <future>
 #include <iterator>
 #include <string>
-#include <thread>
 
 using namespace netcore;
 using namespace netcore::actors;
@@ -37,41 +38,16 @@ protocol::byte_buffer slurp(const std::string& path) {
   return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
 }
 
-/// Sends `source` from one endpoint to another over loopback TCP; true when it arrived intact.
-bool transfer(const std::string& source, const std::string& spill, protocol::digest64 sent_digest) {
-  caf::actor_system_config cfg;
-  actors::apply(cfg);
-  caf::actor_system sys{cfg};
-
-  // Loopback TCP: the receiver listens, the sender connects.
-  auto listener = transports::tcp_listener::listen("127.0.0.1", 0);
-  if (!listener) return false;
-  protocol::result<std::unique_ptr<transports::byte_stream>> accepted{protocol::errc::timed_out};
-  std::thread acceptor{[&] { accepted = (*listener)->accept(); }};
-  auto connected = transports::tcp_connect("127.0.0.1", (*listener)->port());
-  acceptor.join();
-  if (!connected || !accepted) return false;
-
-  // The receiver: bodies above 1 MiB go to a spill file in `spill`.
-  connection_config receiver_config;
-  receiver_config.storage.spill_directory = spill;
-  receiver_config.storage.memory_threshold = 1u << 20;
-  connection receiver{sys, std::move(accepted.value()), receiver_config};
-
-  // The sender, with this thread as its events actor (a scoped_actor can receive here).
-  caf::scoped_actor events{sys};
-  connection sender{sys, std::move(connected.value()), connection_config{}, caf::actor{}, events};
-
-  auto id = sender.send(outgoing_message::from_file("files/source.bin", source));
-  if (!id) return false;
-
-  // Follow the transfer: a progress line per quarter, until the outcome.
+/// Follows outgoing message `id` on `events` (the sender's event sink): a progress line per
+/// quarter, until its outcome. True when it was sent in full.
+bool follow(caf::scoped_actor& events, std::uint64_t id) {
   bool done = false;
+  bool sent = false;
   int next_quarter = 1;
   while (!done) {
     events->receive(
         [&](progress_atom, send_progress& p) {
-          if (p.id != *id || p.written * 4 < next_quarter * p.total) return;
+          if (p.id != id || p.written * 4 < next_quarter * p.total) return;
           std::printf("sender: %3llu %% written (%llu of %llu bytes)\n",
                       static_cast<unsigned long long>(p.written * 100 / p.total),
                       static_cast<unsigned long long>(p.written),
@@ -79,19 +55,67 @@ bool transfer(const std::string& source, const std::string& spill, protocol::dig
           while (next_quarter <= 4 && p.written * 4 >= next_quarter * p.total) ++next_quarter;
         },
         [&](outcome_atom, send_outcome& o) {
-          if (o.id != *id) return;
-          std::printf("sender: outcome %s\n", std::string{to_string(o.error)}.c_str());
+          if (o.id != id) return;
+          std::printf("sender: outcome %s\n", o.ok() ? "sent in full" : o.error.message().c_str());
+          sent = o.ok();
           done = true;
         },
-        [&](closed_atom, protocol::errc) { done = true; },
+        [&](closed_atom, connection_closed& c) {
+          std::printf("sender: connection ended: %s\n", c.reason.message().c_str());
+          done = true;
+        },
         caf::after(std::chrono::seconds{10}) >> [&] { done = true; });
   }
+  return sent;
+}
+
+/// Sends `source` from one endpoint to another over loopback TCP; true when it arrived intact.
+bool transfer(const std::string& source, const std::string& spill, protocol::digest64 sent_digest) {
+  caf::actor_system_config cfg;
+  actors::apply(cfg);
+  caf::actor_system sys{cfg};
+  actors::runtime rt{sys};  // after the actor system, before the connections
+
+  // The receiver: bodies above 1 MiB go to a spill file in `spill` (without a directory of its
+  // own, a connection spills into the runtime's private one).
+  connection_config receiver_config;
+  receiver_config.storage.spill_directory = spill;
+  receiver_config.storage.memory_threshold = 1u << 20;
+
+  // Loopback TCP: the receiver listens, the sender connects.
+  std::promise<connection> accepted;
+  auto server = rt.listen_tcp(
+      "127.0.0.1", 0, [&](connection c) { accepted.set_value(std::move(c)); }, receiver_config);
+  if (!server) {
+    std::printf("listen failed: %s\n", server.error().message().c_str());
+    return false;
+  }
+  auto sender = rt.connect_tcp("127.0.0.1", server->port());
+  if (!sender) {
+    std::printf("connect failed: %s\n", sender.error().message().c_str());
+    return false;
+  }
+  auto incoming = accepted.get_future();
+  if (incoming.wait_for(std::chrono::seconds{10}) != std::future_status::ready) {
+    std::printf("nothing accepted\n");
+    return false;
+  }
+  connection receiver = incoming.get();
+  server->close();
+
+  // The sender's event sink is this thread (a scoped_actor can receive here).
+  caf::scoped_actor events{sys};
+  sender->subscribe(caf::actor_cast<event_sink>(events));
+
+  auto id = sender->send(outgoing_message::from_file("files/source.bin", source));
+  if (!id) return false;
+  const bool sent = follow(events, *id);
 
   // The receiver gets the message with its body in a file that is now the application's.
   auto m = receiver.receive(std::chrono::seconds{10});
   if (!m || !m->body.is_file()) {
     std::printf("receiver: no spilled message (%s)\n",
-                m ? "kept in memory" : std::string{to_string(m.error())}.c_str());
+                m ? "kept in memory" : m.error().reason.message().c_str());
     return false;
   }
   struct stat info {};
@@ -103,8 +127,8 @@ bool transfer(const std::string& source, const std::string& spill, protocol::dig
   bool ok = protocol::xxh3_64(slurp(m->body.path())) == sent_digest;
   std::printf("receiver: contents %s the file sent\n", ok ? "match" : "DO NOT MATCH");
   m->body.remove_file();
-  sender.close();
-  return ok;
+  sender->close();
+  return sent && ok;
 }
 
 }  // namespace

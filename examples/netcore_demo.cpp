@@ -1,13 +1,17 @@
 // netcore_demo: what netcore is for, in one run.
 //
-// Two endpoints, A and B, in one process, joined by ONE loopback TCP connection. Over it, at the
-// same time and in both directions (sizes at --scale 1):
+// Two endpoints, A and B, in one process, joined by ONE loopback TCP connection: B listens with
+// runtime::listen_tcp, A connects with runtime::connect_tcp. Over it, at the same time and in
+// both directions (sizes at --scale 1):
 //
 //   A -> B  files/upload.bin   512 MiB streamed from a file (outgoing_message::from_file)
 //   B -> A  bulk/backup        256 MiB from memory
 //   A -> B  bulk/dataset       512 MiB from memory
 //   B -> A  bulk/abandoned     256 MiB from memory, cancelled at 40 % with connection::cancel
-//   A -> B  files/missing.bin  a file that does not exist: fails with errc::storage_failed
+//   A -> B  files/missing.bin  a file that does not exist: fails at once with the OS error
+//                              (std::errc::no_such_file_or_directory)
+//   A -> B  files/huge.bin       1 GiB (a sparse file), above B's limits.max_message_size:
+//                              refused with protocol::errc::message_too_large before it is sent
 //   A -> B  bulk/late           64 MiB from memory, queued last, behind 1 GiB going the same way
 //   A -> B  rpc/echo           a stream of small requests from a second thread, at priority 200;
 //                              B answers each one (rpc/echo-reply, priority 200)
@@ -18,14 +22,18 @@
 // files and hands the file over on delivery; the receiver then checks every body byte for byte
 // against the deterministic generator the sender used (and its XXH3 digest against the sender's),
 // removes the file, and reports. The terminal shows live progress per message (sender side: bytes
-// written to the connection), then a summary.
+// written to the connection), then a summary. Errors are std::error_codes throughout: each failed
+// message says why in its own outcome, and the connection carries on.
 //
 // Exit code 0 only when every check passed. --scale multiplies the bulk sizes.
 
 #include <netcore/actors/connection.hpp>
+#include <netcore/actors/interfaces.hpp>
 #include <netcore/actors/messages.hpp>
+#include <netcore/actors/runtime.hpp>
 #include <netcore/actors/scheduler_settings.hpp>
 #include <netcore/protocol/digest.hpp>
+#include <netcore/protocol/error.hpp>
 #include <netcore/transports/tcp_stream.hpp>
 
 #include <CLI/CLI.hpp>
@@ -51,11 +59,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -84,7 +94,7 @@ std::int64_t now_ns() {
       .count();
 }
 
-// -- the deterministic body generator ------------------------------------------------------------
+// -- the deterministic body generator -------------------------------------------------------------
 // Byte k of a body is byte k % 8 (little-endian) of word k / 8, and word i is a splitmix64 hash of
 // seed + i: any part of a body can be regenerated on its own, so the receiver can check a spill
 // file block by block without the sender's memory.
@@ -152,7 +162,7 @@ std::string hex64(std::uint64_t v) {
   return buf;
 }
 
-// -- formatting ----------------------------------------------------------------------------------
+// -- formatting -----------------------------------------------------------------------------------
 
 std::string format(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 std::string format(const char* fmt, ...) {
@@ -216,7 +226,7 @@ double percentile(std::vector<double> v, double q) {
   return v[std::min(i, v.size() - 1)];
 }
 
-// -- shared between the request thread, the delivery actors and the dashboard --------------------
+// -- shared between the request thread, the delivery actors and the dashboard ---------------------
 
 /// Round trips of the small requests. The request thread waits here for each answer.
 struct rpc_tracker {
@@ -253,10 +263,20 @@ struct shared_context {
   std::atomic<bool> bulk_started{false};
 };
 
-// -- messages between the demo's actors ---------------------------------------------------------
+// -- messages between the demo's actors -----------------------------------------------------------
 
 /// What kind of end a transfer is meant to have.
-enum class expect { delivered, cancelled, storage_failed };
+enum class expect {
+  delivered,     // arrives intact
+  cancelled,     // cancelled by its sender while under way
+  missing_file,  // from_file on a path that does not exist: the OS error, nothing sent
+  too_large,     // above the peer's limits.max_message_size: refused before it is sent
+};
+
+/// True for transfers that are refused at the sender and never reach the receiver.
+bool refused(expect e) {
+  return e == expect::missing_file || e == expect::too_large;
+}
 
 /// A bulk message, registered with the dashboard right after it was queued.
 struct transfer_spec {
@@ -295,11 +315,11 @@ struct transfer_state {
   bool registered = false;
   std::uint64_t written = 0;
   bool outcome_known = false;
-  errc outcome = errc::ok;
+  std::error_code outcome;  // empty: written in full
   std::optional<steady::time_point> sent_at;
   std::optional<steady::time_point> received_at;
   bool receiver_failed = false;
-  errc receiver_error = errc::ok;
+  std::error_code receiver_error;
   bool verified = false;
   verify_report report;
   bool cancel_requested = false;
@@ -310,7 +330,7 @@ struct transfer_state {
 /// The dashboard's final picture, handed to main for the summary.
 struct summary {
   std::vector<transfer_state> transfers;
-  errc closed[2] = {errc::ok, errc::ok};
+  std::error_code closed[2];  // empty: a clean close
   bool closed_known[2] = {false, false};
   steady::time_point bulk_start;
   steady::time_point bulk_end;
@@ -325,7 +345,6 @@ using verified_atom = caf::atom_constant<caf::atom("demo_ver")>;
 using redraw_atom = caf::atom_constant<caf::atom("demo_draw")>;
 using wait_atom = caf::atom_constant<caf::atom("demo_wait")>;
 using stop_atom = caf::atom_constant<caf::atom("demo_stop")>;
-using link_atom = caf::atom_constant<caf::atom("demo_link")>;
 
 }  // namespace demo
 
@@ -335,7 +354,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(demo::summary_ptr)
 
 namespace demo {
 
-// -- the dashboard: the events of both connections in, live progress out ------------------------
+// -- the dashboard: the events of both connections in, live progress out --------------------------
 
 struct display_options {
   bool quiet = false;
@@ -348,7 +367,10 @@ struct dashboard_state {
   std::shared_ptr<shared_context> ctx;
   std::map<std::pair<int, std::uint64_t>, transfer_state> transfers;
   std::vector<std::pair<int, std::uint64_t>> order;  // registration order
-  errc closed[2] = {errc::ok, errc::ok};
+  /// Failures reported before their message was registered (a refusal is reported at once,
+  /// possibly before main has registered the id that send() returned).
+  std::map<std::pair<int, std::uint64_t>, std::error_code> early_failures;
+  std::error_code closed[2];
   bool closed_known[2] = {false, false};
   std::optional<steady::time_point> bulk_start;
   std::optional<steady::time_point> bulk_end;
@@ -362,17 +384,33 @@ struct dashboard_state {
 
 using dashboard_actor = caf::stateful_actor<dashboard_state>;
 
+/// True when `ec` is the error the sender of `s` is meant to see.
+bool expected_error(const transfer_spec& s, std::error_code ec) {
+  switch (s.expected) {
+  case expect::cancelled:
+    return ec == errc::cancelled;
+  case expect::missing_file:
+    return ec == std::errc::no_such_file_or_directory;  // the OS error itself (ENOENT)
+  case expect::too_large:
+    return ec == errc::message_too_large;
+  case expect::delivered:
+    return false;
+  }
+  return false;
+}
+
 /// True when `t` has reached the end it will have.
 bool finished(const transfer_state& t) {
   if (!t.registered) return false;
   switch (t.spec.expected) {
-  case expect::storage_failed:
+  case expect::missing_file:
+  case expect::too_large:
     return t.outcome_known;
   case expect::cancelled:
     // The receiver must have seen the cancel (or, had the sender finished first, the message).
     return t.outcome_known && (t.receiver_failed || t.verified);
   case expect::delivered:
-    return t.verified || t.receiver_failed || (t.outcome_known && t.outcome != errc::ok);
+    return t.verified || t.receiver_failed || (t.outcome_known && t.outcome);
   }
   return false;
 }
@@ -386,7 +424,7 @@ bool all_finished(const dashboard_state& st, std::size_t expected) {
 
 /// Counts a transfer off the wire once its receiver has it (or it ended otherwise).
 void mark_off_wire(dashboard_state& st, transfer_state& t) {
-  if (t.off_wire || !t.registered || t.spec.expected == expect::storage_failed) return;
+  if (t.off_wire || !t.registered || refused(t.spec.expected)) return;
   t.off_wire = true;
   if (st.ctx->bulk_on_wire.fetch_sub(1) == 1) st.bulk_end = steady::now();
 }
@@ -398,18 +436,16 @@ std::string status_of(const transfer_state& t, const palette& c) {
     return good ? c.green("verified ✓") : c.red("CHECK FAILED ✗");
   }
   if (t.receiver_failed) {
-    auto text = std::string{to_string(t.receiver_error)};
+    auto text = t.receiver_error.message();
     return t.spec.expected == expect::cancelled && t.receiver_error == errc::cancelled
                ? c.green(text + " ✓")
                : c.red(text + " ✗");
   }
-  if (t.outcome_known && t.outcome != errc::ok) {
-    auto text = std::string{to_string(t.outcome)};
+  if (t.outcome_known && t.outcome) {
     if (t.spec.expected == expect::cancelled && t.outcome == errc::cancelled)
       return c.yellow("cancelling…");
-    return t.spec.expected == expect::storage_failed && t.outcome == errc::storage_failed
-               ? c.green(text + " ✓")
-               : c.red(text + " ✗");
+    auto text = t.outcome.message();
+    return expected_error(t.spec, t.outcome) ? c.green(text + " ✓") : c.red(text + " ✗");
   }
   if (t.received_at) return c.yellow("checking…");
   if (t.outcome_known) return c.yellow("delivering…");
@@ -575,6 +611,18 @@ summary_ptr snapshot(dashboard_state& st, bool complete) {
   return s;
 }
 
+/// Records the outcome of transfer `t`.
+void set_outcome(dashboard_state& st, transfer_state& t, std::error_code error) {
+  t.outcome_known = true;
+  t.outcome = error;
+  if (!error) {
+    t.sent_at = steady::now();
+    t.written = t.spec.size;
+  } else if (error != errc::cancelled) {
+    mark_off_wire(st, t);  // it never reaches the receiver
+  }
+}
+
 void check_done(dashboard_actor* self) {
   auto& st = self->state;
   if (st.waiters.empty() || !all_finished(st, st.expected)) return;
@@ -603,9 +651,14 @@ caf::behavior dashboard(dashboard_actor* self, display_options display,
         t.registered = true;
         st.order.emplace_back(t.spec.from, t.spec.id);
         if (!st.bulk_start || t.spec.queued < *st.bulk_start) st.bulk_start = t.spec.queued;
+        if (auto early = st.early_failures.find(st.order.back());
+            early != st.early_failures.end()) {
+          set_outcome(st, t, early->second);
+          st.early_failures.erase(early);
+        }
         check_done(self);
       },
-      // -- from the events actors of the two connections (sender side) --
+      // -- from the event sinks of the two connections (sender side) --
       [=](progress_atom, int side, send_progress& p) {
         if (!known(side, p.id)) return;  // a small message: not on the board
         auto& t = entry(side, p.id);
@@ -618,32 +671,28 @@ caf::behavior dashboard(dashboard_actor* self, display_options display,
         }
       },
       [=](outcome_atom, int side, send_outcome& o) {
-        if (!known(side, o.id)) return;
-        auto& t = entry(side, o.id);
-        t.outcome_known = true;
-        t.outcome = o.error;
-        if (o.ok()) {
-          t.sent_at = steady::now();
-          t.written = t.spec.size;
-        } else if (o.error != errc::cancelled) {
-          mark_off_wire(self->state, t);  // it never reaches the receiver
+        if (!known(side, o.id)) {
+          // A small message (not on the board), or a bulk one refused before it was registered.
+          if (!o.ok()) self->state.early_failures[{side, o.id}] = o.error;
+          return;
         }
+        set_outcome(self->state, entry(side, o.id), o.error);
         check_done(self);
       },
-      [=](closed_atom, int side, errc reason) {
-        self->state.closed[side] = reason;
+      [=](closed_atom, int side, connection_closed& c) {
+        self->state.closed[side] = c.reason;
         self->state.closed_known[side] = true;
       },
-      // -- from the delivery actors and verifiers (receiver side) --
+      // -- from the delivery sinks and verifiers (receiver side) --
       [=](arrived_atom, int from, std::uint64_t id, std::int64_t at_ns) {
         auto& t = entry(from, id);
         t.received_at = steady::time_point{std::chrono::nanoseconds{at_ns}};
         mark_off_wire(self->state, t);
       },
-      [=](rfailed_atom, int from, std::uint64_t id, errc error) {
-        auto& t = entry(from, id);
+      [=](rfailed_atom, int from, incoming_failure& f) {
+        auto& t = entry(from, f.id);
         t.receiver_failed = true;
-        t.receiver_error = error;
+        t.receiver_error = f.reason;
         mark_off_wire(self->state, t);
         check_done(self);
       },
@@ -678,16 +727,17 @@ caf::behavior dashboard(dashboard_actor* self, display_options display,
   };
 }
 
-/// The events actor of one connection: tags its events with the side and passes them on.
-caf::behavior events_tap(caf::event_based_actor* self, int side, caf::actor dash) {
+/// The event sink of one connection: tags its events with the side and passes them on.
+/// (A typed actor sends to the untyped dashboard with anon_send.)
+event_sink::behavior_type events_tap(event_sink::pointer, int side, caf::actor dash) {
   return {
-      [=](progress_atom, send_progress& p) { self->send(dash, progress_atom::value, side, p); },
-      [=](outcome_atom, send_outcome& o) { self->send(dash, outcome_atom::value, side, o); },
-      [=](closed_atom, errc e) { self->send(dash, closed_atom::value, side, e); },
+      [=](progress_atom, send_progress& p) { caf::anon_send(dash, progress_atom::value, side, p); },
+      [=](outcome_atom, send_outcome& o) { caf::anon_send(dash, outcome_atom::value, side, o); },
+      [=](closed_atom, connection_closed& c) { caf::anon_send(dash, closed_atom::value, side, c); },
   };
 }
 
-// -- receiving: a delivery actor per side, a verifier per bulk message --------------------------
+// -- receiving: a delivery sink per side, a verifier per bulk message -----------------------------
 
 /// Reads a header as an unsigned number (0 when absent).
 std::uint64_t header_u64(const protocol::message_meta& meta, const char* name, int base = 10) {
@@ -768,13 +818,11 @@ void verifier(caf::blocking_actor* self, int from, protocol::incoming_message ms
 
 struct delivery_state {
   int side = 0;
-  caf::actor link;  // this side's link: the answers to requests go there
+  connection_actor conn;  // this side's connection: the answers to requests go there
   caf::actor dash;
   std::shared_ptr<shared_context> ctx;
   static inline const char* name = "demo.delivery";
 };
-
-using delivery_actor = caf::stateful_actor<delivery_state>;
 
 /// A request body: sequence number, send time, phase (0 idle, 1 bulk on the wire), filler.
 protocol::byte_buffer make_request(std::uint64_t seq, int phase) {
@@ -786,24 +834,28 @@ protocol::byte_buffer make_request(std::uint64_t seq, int phase) {
   return b;
 }
 
-caf::behavior delivery(delivery_actor* self, int side, caf::actor dash,
-                       std::shared_ptr<shared_context> ctx) {
+/// The delivery sink of one side: answers requests, times the answers to its own requests, and
+/// hands bulk messages to verifiers. Replying ok_atom releases the delivery budget.
+delivery_sink::behavior_type delivery_handler(delivery_sink::stateful_pointer<delivery_state> self,
+                                              int side, connection_actor conn, caf::actor dash,
+                                              std::shared_ptr<shared_context> ctx) {
   auto& st = self->state;
   st.side = side;
+  st.conn = std::move(conn);
   st.dash = std::move(dash);
   st.ctx = std::move(ctx);
   return {
-      [self](link_atom, caf::actor link) { self->state.link = std::move(link); },
-      [self](deliver_atom, delivery_ptr& d) -> caf::ok_atom {
+      [self](deliver_atom, delivery& d) {
         auto& st = self->state;
         int from = 1 - st.side;
-        for (auto& m : d->messages) {
+        for (auto& m : d.messages) {
           if (m.meta.route == "rpc/echo") {
             // A request: answer with the same body, at the same high priority.
             auto reply = outgoing_message::from_bytes("rpc/echo-reply", m.body.take_bytes());
             reply.meta.priority = rpc_priority;
-            self->request(st.link, caf::infinite, send_atom::value, std::move(reply))
-                .then([](std::uint64_t) {}, [](caf::error&) {});
+            // The connection actor responds with the answer's outcome once it was written.
+            self->request(st.conn, caf::infinite, send_atom::value, std::move(reply))
+                .then([](send_outcome&) {}, [](caf::error&) {});
           } else if (m.meta.route == "rpc/echo-reply") {
             const auto& b = m.body.bytes();
             if (b.size() != rpc_body_size) {
@@ -821,20 +873,18 @@ caf::behavior delivery(delivery_actor* self, int side, caf::actor dash,
             st.ctx->rpc.answered(seq, static_cast<double>(now_ns() - sent) / 1e3, phase, intact);
           } else {
             // A bulk message: check it on a thread of its own.
-            self->send(st.dash, arrived_atom::value, from, m.id, now_ns());
+            caf::anon_send(st.dash, arrived_atom::value, from, m.id, now_ns());
             self->spawn(verifier, from, std::move(m), st.dash);
           }
         }
-        for (auto& f : d->failures) self->send(st.dash, rfailed_atom::value, from, f.id, f.error);
+        // Incoming messages that failed (here: the one its sender cancelled), each with a reason.
+        for (auto& f : d.failures) caf::anon_send(st.dash, rfailed_atom::value, from, f);
         return caf::ok_atom::value;  // releases the delivery budget
-      },
-      [](outcome_atom, send_outcome&) {
-        // Outcomes of the answers sent above: nothing to do.
       },
   };
 }
 
-// -- the request thread: closed-loop round trips through connection::send() ---------------------
+// -- the request thread: closed-loop round trips through connection::send() -----------------------
 
 void request_loop(connection& a, shared_context& ctx, std::atomic<bool>& stop) {
   auto& rpc = ctx.rpc;
@@ -854,7 +904,7 @@ void request_loop(connection& a, shared_context& ctx, std::atomic<bool>& stop) {
   rpc.cv.notify_all();
 }
 
-// -- temporary files -----------------------------------------------------------------------------
+// -- temporary files ------------------------------------------------------------------------------
 
 std::vector<std::string> files_in(const std::string& dir) {
   std::vector<std::string> out;
@@ -899,7 +949,7 @@ void watch_signals(std::string dir) {
   }).detach();
 }
 
-// -- the run -------------------------------------------------------------------------------------
+// -- the run --------------------------------------------------------------------------------------
 
 struct options {
   double scale = 1.0;
@@ -913,22 +963,84 @@ std::uint64_t scaled(double mib, double scale) {
   return std::max<std::uint64_t>(bytes, 64 * 1024);
 }
 
-int run(const options& opt) {
-  const bool tty = ::isatty(STDOUT_FILENO) == 1;
-  display_options display;
-  display.quiet = opt.quiet;
-  display.tty = tty;
-  display.colors.on = tty && !opt.no_color && std::getenv("NO_COLOR") == nullptr;
-  const auto& c = display.colors;
-  auto say = [&](const std::string& s) {
-    if (!opt.quiet) {
-      std::printf("%s\n", s.c_str());
-      std::fflush(stdout);
-    }
-  };
-  auto wall_start = steady::now();
+/// A bulk message of the run (size in MiB at --scale 1).
+struct bulk {
+  int from;
+  std::string route;
+  double mib;
+  bool from_file;
+  expect expected;
+  double cancel_at;
+  std::uint64_t seed;
+  std::uint64_t size = 0;
+  protocol::digest64 digest = 0;
+  std::shared_ptr<protocol::byte_buffer> body{};  // in-memory bodies
+  std::string path{};                             // file bodies
+  bool prepared = true;
+};
 
-  // Scratch space: the source file and one spill directory per endpoint.
+/// The bulk messages, queued in this order.
+std::vector<bulk> bulk_plan() {
+  return {
+      {0, "files/upload.bin", 512, true, expect::delivered, 0, 11},
+      {1, "bulk/backup", 256, false, expect::delivered, 0, 22},
+      {0, "bulk/dataset", 512, false, expect::delivered, 0, 33},
+      {1, "bulk/abandoned", 256, false, expect::cancelled, 0.4, 44},
+      {0, "files/missing.bin", 0, true, expect::missing_file, 0, 55},
+      // Twice the receiver's limit (sized in prepare_bodies).
+      {0, "files/huge.bin", 0, true, expect::too_large, 0, 77},
+      // Queued last, behind 1 GiB going the same way: time slicing lets it finish first.
+      {0, "bulk/late", 64, false, expect::delivered, 0, 66},
+  };
+}
+
+/// What the pieces of one run share.
+struct run_state {
+  explicit run_state(const options& o) : opt(o) {}
+
+  const options& opt;
+  display_options display;
+  steady::time_point wall_start = steady::now();
+  /// Scratch space: the source files and one spill directory per endpoint.
+  std::string dir;
+  std::string spill[2];
+  std::vector<bulk> bulks = bulk_plan();
+  std::uint64_t memory_bytes[2] = {0, 0};
+  std::uint64_t file_bytes = 0;
+  /// Bodies above this size are spilled.
+  std::uint64_t spill_threshold = 4 * MiB;
+  /// limits.max_message_size of both endpoints: the largest bulk message that is to arrive.
+  std::uint64_t max_message = 0;
+  std::shared_ptr<shared_context> ctx = std::make_shared<shared_context>();
+  // Results.
+  int exit_code = 0;
+  summary_ptr result;
+  std::string closed_text[2];
+  std::vector<std::string> leftovers;
+
+  const palette& colors() const { return display.colors; }
+  /// Prints a progress line unless --quiet.
+  void say(const std::string& s) const {
+    if (opt.quiet) return;
+    std::printf("%s\n", s.c_str());
+    std::fflush(stdout);
+  }
+};
+
+std::string mark(const palette& c, bool good) {
+  return good ? c.green("✓") : c.red("✗");
+}
+
+/// An error for the summary: what it says, and its category.
+std::string describe(std::error_code ec) {
+  if (!ec) return "success";
+  return "\"" + ec.message() + "\" (" + ec.category().name() + ")";
+}
+
+// -- preparing: scratch space and bodies ----------------------------------------------------------
+
+/// Creates the scratch directory and the spill directories; false when it cannot.
+bool make_scratch(run_state& st) {
   const char* tmp_root = std::getenv("TMPDIR");
   std::string templ =
       std::string{tmp_root && *tmp_root ? tmp_root : "/tmp"} + "/netcore-demo-XXXXXX";
@@ -936,368 +1048,472 @@ int run(const options& opt) {
   buf.push_back('\0');
   if (!::mkdtemp(buf.data())) {
     std::fprintf(stderr, "cannot create a temporary directory from %s\n", templ.c_str());
-    return 1;
+    return false;
   }
-  const std::string dir = buf.data();
-  watch_signals(dir);
-  const std::string spill[2] = {dir + "/spill-a", dir + "/spill-b"};
-  for (auto& s : spill) ::mkdir(s.c_str(), 0700);
+  st.dir = buf.data();
+  watch_signals(st.dir);
+  st.spill[0] = st.dir + "/spill-a";
+  st.spill[1] = st.dir + "/spill-b";
+  for (auto& s : st.spill) ::mkdir(s.c_str(), 0700);
+  return true;
+}
 
-  // The bulk messages (sizes in MiB at --scale 1), queued in this order.
-  struct bulk {
-    int from;
-    std::string route;
-    double mib;
-    bool from_file;
-    expect expected;
-    double cancel_at;
-    std::uint64_t seed;
-    std::uint64_t size = 0;
-    protocol::digest64 digest = 0;
-    std::shared_ptr<protocol::byte_buffer> body{};  // in-memory bodies
-    std::string path{};                             // file bodies
-    bool prepared = true;
-  };
-  std::vector<bulk> bulks = {
-      {0, "files/upload.bin", 512, true, expect::delivered, 0, 11},
-      {1, "bulk/backup", 256, false, expect::delivered, 0, 22},
-      {0, "bulk/dataset", 512, false, expect::delivered, 0, 33},
-      {1, "bulk/abandoned", 256, false, expect::cancelled, 0.4, 44},
-      {0, "files/missing.bin", 0, true, expect::storage_failed, 0, 55},
-      // Queued last, behind 1 GiB going the same way: time slicing lets it finish first.
-      {0, "bulk/late", 64, false, expect::delivered, 0, 66},
-  };
+/// Creates a sparse file of `size` bytes (no disk space, nothing to generate).
+bool write_sparse_file(const std::string& path, std::uint64_t size) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return false;
+  bool ok = ::ftruncate(fd, static_cast<off_t>(size)) == 0;
+  return ::close(fd) == 0 && ok;
+}
 
-  say(c.bold("netcore demo") +
-      ": messages of very different sizes, both ways, over ONE connection");
+/// Generates the bodies (in memory and in files) and sizes the limits; false when a file could
+/// not be written.
+bool prepare_bodies(run_state& st) {
   auto prep_start = steady::now();
-  std::uint64_t memory_bytes[2] = {0, 0};
-  std::uint64_t file_bytes = 0;
-  {
-    // Generate the bodies in parallel (the generator is position-addressable).
-    std::vector<std::thread> makers;
-    for (auto& b : bulks) {
-      if (b.expected == expect::storage_failed) {
-        b.path = dir + "/missing.bin";  // never created
-        continue;
-      }
-      b.size = scaled(b.mib, opt.scale);
-      if (b.from_file) {
-        b.path = dir + "/" + b.route.substr(b.route.find('/') + 1);
-        file_bytes += b.size;
-        makers.emplace_back(
-            [&b] { b.prepared = write_pattern_file(b.path, b.seed, b.size, b.digest); });
-      } else {
-        memory_bytes[b.from] += b.size;
-        makers.emplace_back([&b] {
-          b.body = std::make_shared<protocol::byte_buffer>(make_body(b.seed, b.size, b.digest));
-        });
-      }
+  // Generate the bodies in parallel (the generator is position-addressable).
+  std::vector<std::thread> makers;
+  for (auto& b : st.bulks) {
+    if (b.expected == expect::missing_file) {
+      b.path = st.dir + "/missing.bin";  // never created
+      continue;
     }
-    for (auto& t : makers) t.join();
-  }
-  for (auto& b : bulks) {
-    if (!b.prepared) {
-      std::fprintf(stderr, "cannot write %s\n", b.path.c_str());
-      remove_tree(dir);
-      return 1;
-    }
-  }
-  say(format("  generated %s in memory and a %s source file in %s (%.1f s)",
-             fmt_size(static_cast<double>(memory_bytes[0] + memory_bytes[1])).c_str(),
-             fmt_size(static_cast<double>(file_bytes)).c_str(), dir.c_str(),
-             std::chrono::duration<double>(steady::now() - prep_start).count()));
-
-  // Bodies above this size are spilled (4 MiB, less at small --scale so that every bulk message
-  // still goes to a file).
-  std::uint64_t spill_threshold = 4 * MiB;
-  for (auto& b : bulks)
-    if (b.size > 0) spill_threshold = std::min(spill_threshold, b.size / 2);
-
-  int exit_code = 0;
-  summary_ptr result;
-  std::string closed_text[2];
-  std::vector<std::string> leftovers;
-  auto ctx = std::make_shared<shared_context>();
-  {
-    caf::actor_system_config cfg;
-    actors::apply(cfg);  // netcore's scheduler settings: 2 workers, no sleeping idle workers
-    caf::actor_system sys{cfg};
-
-    // One TCP connection over loopback: B listens, A connects.
-    transports::tcp_options tcp;
-    tcp.no_delay = true;
-    auto listener = transports::tcp_listener::listen("127.0.0.1", 0, tcp);
-    if (!listener) {
-      std::fprintf(stderr, "listen failed: %s\n", std::string{to_string(listener.error())}.c_str());
-      remove_tree(dir);
-      return 1;
-    }
-    auto port = (*listener)->port();
-    std::optional<protocol::result<std::unique_ptr<transports::byte_stream>>> accepted;
-    std::thread acceptor{[&] { accepted.emplace((*listener)->accept()); }};
-    auto stream_a = transports::tcp_connect("127.0.0.1", port, tcp);
-    acceptor.join();
-    if (!stream_a || !accepted || !*accepted) {
-      std::fprintf(stderr, "could not connect over loopback\n");
-      remove_tree(dir);
-      return 1;
-    }
-    (*listener)->close();
-
-    auto dash = sys.spawn(dashboard, display, ctx);
-    caf::actor events[2] = {sys.spawn(events_tap, 0, dash), sys.spawn(events_tap, 1, dash)};
-    caf::actor deliveries[2] = {sys.spawn(delivery, 0, dash, ctx),
-                                sys.spawn(delivery, 1, dash, ctx)};
-
-    auto config_for = [&](int side) {
-      connection_config cc;
-      // Large bodies go to a spill file in this directory and are handed over as a file.
-      cc.storage.spill_directory = spill[side];
-      cc.storage.memory_threshold = spill_threshold;
-      // connection::send() counts an in-memory body against this limit until it was written in
-      // full; room for all bulk bodies keeps the request thread from waiting behind them.
-      cc.send_queue_limit = static_cast<std::size_t>(memory_bytes[side] + 64 * MiB);
-      // The credit this side grants bounds the bytes in flight towards it. When the receiver is
-      // the bottleneck (here: writing spill files), every byte in flight is queued ahead of the
-      // next small message, so modest credits (instead of 32 MiB and 4 MiB) keep the round trips
-      // short at a small cost in throughput.
-      cc.initial_connection_credit = 2 * MiB;
-      cc.initial_message_credit = 512 * 1024;
-      return cc;
-    };
-    connection a{sys, std::move(stream_a.value()), config_for(0), deliveries[0], events[0]};
-    connection b{sys, std::move(accepted->value()), config_for(1), deliveries[1], events[1]};
-    caf::anon_send(deliveries[0], link_atom::value, a.link());
-    caf::anon_send(deliveries[1], link_atom::value, b.link());
-    connection* conns[2] = {&a, &b};
-    say(format("  A = 127.0.0.1 client, B = 127.0.0.1:%u server, one TCP connection; spill "
-               "directories %s/spill-{a,b}",
-               port, dir.c_str()));
-
-    // 1. The request thread: first round trips on an idle connection, then on, during the bulk.
-    std::atomic<bool> stop_requests{false};
-    std::thread requester{[&] { request_loop(a, *ctx, stop_requests); }};
-    {
-      std::unique_lock<std::mutex> lock{ctx->rpc.mtx};
-      ctx->rpc.cv.wait_for(lock, std::chrono::seconds{10}, [&] {
-        return ctx->rpc.idle_us.size() >= static_cast<std::size_t>(idle_round_trips) ||
-               ctx->rpc.lost > 0;
+    if (b.expected == expect::too_large) continue;  // sized once the limit is known
+    b.size = scaled(b.mib, st.opt.scale);
+    if (b.from_file) {
+      b.path = st.dir + "/" + b.route.substr(b.route.find('/') + 1);
+      st.file_bytes += b.size;
+      makers.emplace_back(
+          [&b] { b.prepared = write_pattern_file(b.path, b.seed, b.size, b.digest); });
+    } else {
+      st.memory_bytes[b.from] += b.size;
+      makers.emplace_back([&b] {
+        b.body = std::make_shared<protocol::byte_buffer>(make_body(b.seed, b.size, b.digest));
       });
     }
-    say(format("  %d round trips on the idle connection first, then the bulk transfers start:\n",
-               idle_round_trips));
-
-    // 2. The bulk messages, all queued at once from this thread, in both directions.
-    ctx->bulk_started = true;
-    std::uint64_t registered = 0;
-    for (auto& bk : bulks) {
-      transfer_spec spec;
-      spec.from = bk.from;
-      spec.route = bk.route;
-      spec.size = bk.size;
-      spec.from_file = bk.from_file;
-      spec.expected = bk.expected;
-      spec.cancel_at = bk.cancel_at;
-      auto* conn = conns[bk.from];
-      if (bk.cancel_at > 0) spec.cancel = [conn](std::uint64_t id) { conn->cancel(id); };
-      outgoing_message msg = bk.from_file ? outgoing_message::from_file(bk.route, bk.path)
-                                          : outgoing_message::from_bytes(bk.route, {});
-      if (!bk.from_file) msg.bytes = bk.body;  // shared, never copied
-      msg.meta.priority = bulk_priority;
-      // The receiver regenerates the body from the seed and checks it against the digest.
-      msg.meta.headers = {{"x-seed", std::to_string(bk.seed)},
-                          {"x-size", std::to_string(bk.size)},
-                          {"x-xxh3", hex64(bk.digest)}};
-      if (bk.expected != expect::storage_failed) ctx->bulk_on_wire.fetch_add(1);
-      spec.queued = steady::now();
-      auto id = conn->send(std::move(msg));
-      if (!id) {
-        std::fprintf(stderr, "send of %s failed: %s\n", bk.route.c_str(),
-                     std::string{to_string(id.error())}.c_str());
-        exit_code = 1;
-        break;
-      }
-      spec.id = *id;
-      caf::anon_send(dash, register_atom::value, std::move(spec));
-      ++registered;
+  }
+  for (auto& t : makers) t.join();
+  // Both sides accept messages up to the largest one that is to arrive; the oversized message
+  // is twice that.
+  for (auto& b : st.bulks)
+    if (!refused(b.expected)) st.max_message = std::max(st.max_message, b.size);
+  for (auto& b : st.bulks) {
+    if (b.expected != expect::too_large) continue;
+    b.size = 2 * st.max_message;
+    b.path = st.dir + "/" + b.route.substr(b.route.find('/') + 1);
+    b.prepared = write_sparse_file(b.path, b.size);
+  }
+  for (auto& b : st.bulks) {
+    if (!b.prepared) {
+      std::fprintf(stderr, "cannot write %s\n", b.path.c_str());
+      return false;
     }
-    for (auto& bk : bulks) bk.body.reset();  // the connection holds them while needed
+  }
+  st.say(format("  generated %s in memory and a %s source file in %s (%.1f s)",
+                fmt_size(static_cast<double>(st.memory_bytes[0] + st.memory_bytes[1])).c_str(),
+                fmt_size(static_cast<double>(st.file_bytes)).c_str(), st.dir.c_str(),
+                std::chrono::duration<double>(steady::now() - prep_start).count()));
+  // The spill threshold: 4 MiB, less at small --scale so that every bulk message still goes to
+  // a file.
+  for (auto& b : st.bulks)
+    if (b.size > 0) st.spill_threshold = std::min(st.spill_threshold, b.size / 2);
+  return true;
+}
 
-    // 3. Wait until every transfer has its end (delivered and checked, cancelled, failed).
-    caf::scoped_actor self{sys};
-    auto limit = std::chrono::seconds{static_cast<long>(60 + 120 * std::max(1.0, opt.scale))};
-    self->request(dash, limit, wait_atom::value, registered)
-        .receive(
-            [&](summary_ptr& s) { result = s; },
-            [&](caf::error&) { std::fprintf(stderr, "timed out waiting for the transfers\n"); });
-    stop_requests = true;
-    requester.join();
-    self->request(dash, caf::infinite, stop_atom::value)
-        .receive(
-            [&](summary_ptr& s) {
-              if (!result) result = s;
-            },
-            [](caf::error&) {});
+// -- the connection -------------------------------------------------------------------------------
 
-    // 4. Close both ends gracefully and wait for the connection to report its end.
-    a.close();
-    b.close();
-    for (int i = 0; i < 50; ++i) {
-      summary_ptr s;
-      self->request(dash, caf::infinite, caf::get_atom::value)
-          .receive([&](summary_ptr& x) { s = x; }, [](caf::error&) {});
-      if (s && s->closed_known[0] && s->closed_known[1]) {
-        for (int k = 0; k < 2; ++k) closed_text[k] = std::string{to_string(s->closed[k])};
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds{20});
+connection_config config_for(const run_state& st, int side) {
+  connection_config cc;
+  // Large bodies go to a spill file in this directory and are handed over as a file.
+  cc.storage.spill_directory = st.spill[side];
+  cc.storage.memory_threshold = st.spill_threshold;
+  // Larger messages are refused before they are sent (the limit is announced to the peer).
+  cc.limits.max_message_size = st.max_message;
+  // connection::send() counts an in-memory body against this limit until it was written in
+  // full; room for all bulk bodies keeps the request thread from waiting behind them.
+  cc.send_queue_limit = static_cast<std::size_t>(st.memory_bytes[side] + 64 * MiB);
+  // The credit this side grants bounds the bytes in flight towards it. When the receiver is
+  // the bottleneck (here: writing spill files), every byte in flight is queued ahead of the
+  // next small message, so modest credits (instead of 32 MiB and 4 MiB) keep the round trips
+  // short at a small cost in throughput.
+  cc.initial_connection_credit = 2 * MiB;
+  cc.initial_message_credit = 512 * 1024;
+  return cc;
+}
+
+/// The two ends of the connection and the actors that take their deliveries and events.
+struct endpoints {
+  connection a;  // the client
+  connection b;  // the server
+  std::uint16_t port = 0;
+  caf::actor dash;
+  delivery_sink deliveries[2];
+  event_sink events[2];
+
+  connection& side(int i) { return i == 0 ? a : b; }
+};
+
+/// One TCP connection over loopback: B listens, A connects. False (with a message) on failure.
+bool connect_endpoints(actors::runtime& rt, const run_state& st, endpoints& ep) {
+  transports::tcp_options tcp;
+  tcp.no_delay = true;
+  // The handler runs on an event-loop thread: it only hands the connection over.
+  std::promise<connection> accepted;
+  auto server = rt.listen_tcp(
+      "127.0.0.1", 0, [&accepted](connection c) { accepted.set_value(std::move(c)); },
+      config_for(st, 1), tcp);
+  if (!server) {
+    std::fprintf(stderr, "listen failed: %s\n", server.error().message().c_str());
+    return false;
+  }
+  ep.port = server->port();
+  auto a = rt.connect_tcp("127.0.0.1", ep.port, config_for(st, 0), tcp);
+  if (!a) {
+    std::fprintf(stderr, "could not connect over loopback: %s\n", a.error().message().c_str());
+    return false;
+  }
+  auto b = accepted.get_future();
+  if (b.wait_for(std::chrono::seconds{10}) != std::future_status::ready) {
+    std::fprintf(stderr, "could not connect over loopback: nothing accepted\n");
+    return false;
+  }
+  ep.a = std::move(*a);
+  ep.b = b.get();
+  return true;  // the acceptor stops listening as it goes out of scope
+}
+
+/// Gives side `i` its delivery sink and its event sink.
+void attach_sinks(caf::actor_system& sys, const run_state& st, endpoints& ep, int i) {
+  auto& c = ep.side(i);
+  ep.events[i] = sys.spawn(events_tap, i, ep.dash);
+  ep.deliveries[i] = sys.spawn(delivery_handler, i, c.actor(), ep.dash, st.ctx);
+  c.subscribe(ep.events[i]);
+  c.attach(ep.deliveries[i]);
+}
+
+/// Ends the demo's actors (the actor system waits for every actor before it shuts down).
+void end_actors(endpoints& ep) {
+  for (auto& h : ep.events) caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
+  for (auto& h : ep.deliveries) caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(ep.dash, caf::exit_reason::user_shutdown);
+}
+
+// -- the phases of the run ------------------------------------------------------------------------
+
+/// Waits until the request thread made its round trips on the idle connection.
+void await_idle_round_trips(const run_state& st) {
+  auto& rpc = st.ctx->rpc;
+  std::unique_lock<std::mutex> lock{rpc.mtx};
+  rpc.cv.wait_for(lock, std::chrono::seconds{10}, [&] {
+    return rpc.idle_us.size() >= static_cast<std::size_t>(idle_round_trips) || rpc.lost > 0;
+  });
+}
+
+/// Queues every bulk message at once from this thread, in both directions, and registers each
+/// with the dashboard; returns how many were registered.
+std::uint64_t queue_bulks(run_state& st, endpoints& ep) {
+  st.ctx->bulk_started = true;
+  std::uint64_t registered = 0;
+  for (auto& bk : st.bulks) {
+    transfer_spec spec;
+    spec.from = bk.from;
+    spec.route = bk.route;
+    spec.size = bk.size;
+    spec.from_file = bk.from_file;
+    spec.expected = bk.expected;
+    spec.cancel_at = bk.cancel_at;
+    auto* conn = &ep.side(bk.from);
+    if (bk.cancel_at > 0) spec.cancel = [conn](std::uint64_t id) { conn->cancel(id); };
+    outgoing_message msg = bk.from_file ? outgoing_message::from_file(bk.route, bk.path)
+                                        : outgoing_message::from_bytes(bk.route, {});
+    if (!bk.from_file) msg.bytes = bk.body;  // shared, never copied
+    msg.meta.priority = bulk_priority;
+    // The receiver regenerates the body from the seed and checks it against the digest.
+    msg.meta.headers = {{"x-seed", std::to_string(bk.seed)},
+                        {"x-size", std::to_string(bk.size)},
+                        {"x-xxh3", hex64(bk.digest)}};
+    if (!refused(bk.expected)) st.ctx->bulk_on_wire.fetch_add(1);
+    spec.queued = steady::now();
+    // send() queues the message and returns its id; what becomes of it is its outcome (a
+    // refusal too), which the event sink hears.
+    auto id = conn->send(std::move(msg));
+    if (!id) {
+      std::fprintf(stderr, "send of %s failed: %s\n", bk.route.c_str(),
+                   id.error().message().c_str());
+      st.exit_code = 1;
+      break;
     }
-    for (auto& h : events) self->send_exit(h, caf::exit_reason::user_shutdown);
-    for (auto& h : deliveries) self->send_exit(h, caf::exit_reason::user_shutdown);
-    self->send_exit(dash, caf::exit_reason::user_shutdown);
-    for (auto& s : spill)
-      for (auto& f : files_in(s)) leftovers.push_back(f);
-  }  // connections, then the actor system, end here
+    spec.id = *id;
+    caf::anon_send(ep.dash, register_atom::value, std::move(spec));
+    ++registered;
+  }
+  for (auto& bk : st.bulks) bk.body.reset();  // the connection holds them while needed
+  return registered;
+}
 
-  // -- the summary --
-  auto wall = std::chrono::duration<double>(steady::now() - wall_start).count();
-  bool all_ok = exit_code == 0 && result && result->complete;
-  auto mark = [&](bool good) { return good ? c.green("✓") : c.red("✗"); };
-  auto errc_name = [](errc e) { return "errc::" + std::string{to_string(e)}; };
-  std::printf("\n%s\n", c.bold("Summary").c_str());
+/// Waits until every transfer has its end (delivered and checked, cancelled, refused), stops
+/// the request thread and takes the dashboard's final picture.
+void await_transfers(run_state& st, caf::scoped_actor& self, const caf::actor& dash,
+                     std::uint64_t registered, std::atomic<bool>& stop_requests,
+                     std::thread& requester) {
+  auto limit = std::chrono::seconds{static_cast<long>(60 + 120 * std::max(1.0, st.opt.scale))};
+  self->request(dash, limit, wait_atom::value, registered)
+      .receive([&](summary_ptr& s) { st.result = s; },
+               [&](caf::error&) { std::fprintf(stderr, "timed out waiting for the transfers\n"); });
+  stop_requests = true;
+  requester.join();
+  self->request(dash, caf::infinite, stop_atom::value)
+      .receive(
+          [&](summary_ptr& s) {
+            if (!st.result) st.result = s;
+          },
+          [](caf::error&) {});
+}
+
+/// Closes both ends gracefully and waits until each connection reported its end to its event
+/// sink.
+void close_endpoints(run_state& st, caf::scoped_actor& self, endpoints& ep) {
+  // A drains and says GOAWAY; B finishes what it has queued and answers in kind.
+  ep.a.close();
+  ep.b.close();
+  for (int i = 0; i < 50; ++i) {
+    summary_ptr s;
+    self->request(ep.dash, caf::infinite, caf::get_atom::value)
+        .receive([&](summary_ptr& x) { s = x; }, [](caf::error&) {});
+    if (s && s->closed_known[0] && s->closed_known[1]) {
+      for (int k = 0; k < 2; ++k)
+        st.closed_text[k] = s->closed[k] ? s->closed[k].message() : std::string{"clean"};
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  }
+}
+
+/// The transfers themselves: an actor system, a runtime, the connection, the actors and the
+/// request thread, set up and torn down in that order.
+void run_transfers(run_state& st) {
+  caf::actor_system_config cfg;
+  actors::apply(cfg);  // netcore's scheduler settings and message types
+  caf::actor_system sys{cfg};
+  actors::runtime rt{sys};  // ends before the actor system, after the connections
+  endpoints ep;
+  ep.dash = sys.spawn(dashboard, st.display, st.ctx);
+  if (!connect_endpoints(rt, st, ep)) {
+    st.exit_code = 1;
+    end_actors(ep);
+    return;
+  }
+  for (int i = 0; i < 2; ++i) attach_sinks(sys, st, ep, i);
+  st.say(format("  A = 127.0.0.1 client, B = 127.0.0.1:%u server, one TCP connection; spill "
+                "directories %s/spill-{a,b}",
+                ep.port, st.dir.c_str()));
+
+  // 1. The request thread: first round trips on an idle connection, then on, during the bulk.
+  std::atomic<bool> stop_requests{false};
+  std::thread requester{[&] { request_loop(ep.a, *st.ctx, stop_requests); }};
+  await_idle_round_trips(st);
+  st.say(format("  %d round trips on the idle connection first, then the bulk transfers start:\n",
+                idle_round_trips));
+
+  // 2. The bulk messages, all queued at once.
+  auto registered = queue_bulks(st, ep);
+
+  // 3. Every transfer reaches its end.
+  caf::scoped_actor self{sys};
+  await_transfers(st, self, ep.dash, registered, stop_requests, requester);
+
+  // 4. Both ends close gracefully.
+  close_endpoints(st, self, ep);
+  end_actors(ep);
+  for (auto& s : st.spill)
+    for (auto& f : files_in(s)) st.leftovers.push_back(f);
+}  // the connections, then the runtime, then the actor system end here
+
+// -- the summary ----------------------------------------------------------------------------------
+
+/// What the bulk part of the summary adds up.
+struct bulk_totals {
   std::uint64_t on_wire = 0;
-  double fifo_wait = 0;
-  if (result) {
-    // Arrival order of the delivered messages.
-    std::vector<steady::time_point> arrivals;
-    for (auto& t : result->transfers)
-      if (t.received_at && t.spec.expected == expect::delivered) arrivals.push_back(*t.received_at);
-    std::sort(arrivals.begin(), arrivals.end());
-    static const char* ordinal[] = {"1st", "2nd", "3rd", "4th", "5th", "6th", "7th", "8th"};
-    std::printf("  bulk messages, priority %u (time: from send() to delivery at the receiver)\n",
-                bulk_priority);
-    for (auto& t : result->transfers) {
-      const auto& s = t.spec;
-      on_wire += s.expected == expect::delivered ? s.size : t.written;
-      if (s.from == 0 && t.sent_at)
-        fifo_wait =
-            std::max(fifo_wait, std::chrono::duration<double>(*t.sent_at - s.queued).count());
-      if (s.expected != expect::delivered) continue;
-      const auto& r = t.report;
-      bool good = t.verified && r.identical && r.digest_matches && r.was_file && r.removed;
-      all_ok = all_ok && good;
-      double secs =
-          t.received_at ? std::chrono::duration<double>(*t.received_at - s.queued).count() : 0;
-      auto rank = static_cast<std::size_t>(std::find(arrivals.begin(), arrivals.end(),
-                                                     t.received_at.value_or(steady::time_point{})) -
-                                           arrivals.begin());
-      std::printf("  %s %s%s%s%s%s%s  %s\n", c.cyan(arrow(s.from)).c_str(),
-                  pad(s.route, 18).c_str(), pad(fmt_size(static_cast<double>(s.size)), 11).c_str(),
-                  s.from_file ? "from a file  " : "from memory  ", pad(fmt_secs(secs), 9).c_str(),
-                  pad(fmt_rate(static_cast<double>(s.size) / std::max(secs, 1e-6)), 12).c_str(),
-                  good ? c.green("verified ✓").c_str() : c.red("FAILED ✗").c_str(),
-                  rank < arrivals.size() && rank < 8
-                      ? (std::string{"arrived "} + ordinal[rank]).c_str()
-                      : "");
-      if (!t.verified) {
-        std::printf("      %s\n", t.receiver_failed
-                                      ? ("receiver: " + errc_name(t.receiver_error)).c_str()
-                                      : ("sender: " + errc_name(t.outcome)).c_str());
-        continue;
-      }
-      if (r.was_file)
-        std::printf("      spill file handed over: %s (mode %03o), removed %s\n",
-                    r.spill_path.c_str(), r.mode, mark(r.removed).c_str());
-      else
-        std::printf("      delivered in memory, not as a spill file %s\n", mark(false).c_str());
-      std::printf("      every byte identical to the generator %s   XXH3-64 %s %s sender's %s\n",
-                  mark(r.identical).c_str(), hex64(r.digest).c_str(), r.digest_matches ? "=" : "≠",
-                  mark(r.digest_matches).c_str());
-      if (!r.problem.empty()) std::printf("      %s\n", c.red(r.problem).c_str());
-      if (&t == &result->transfers.back() && s.from == 0) {
-        std::uint64_t ahead = 0;
-        for (auto& u : result->transfers)
-          if (&u != &t && u.spec.from == 0) ahead += u.spec.size;
-        std::printf("      queued last, behind %s going the same way: time slicing let it "
-                    "through early\n",
-                    fmt_size(static_cast<double>(ahead)).c_str());
-      }
-    }
-  }
+  double fifo_wait = 0;  // longest wait of an A→B message behind the ones queued before it
+};
 
-  // Round trips of the small requests.
-  {
-    std::lock_guard<std::mutex> guard{ctx->rpc.mtx};
-    const auto& rpc = ctx->rpc;
-    bool good =
-        !rpc.idle_us.empty() && !rpc.loaded_us.empty() && rpc.bad_answers == 0 && rpc.lost == 0;
+/// One line per delivered bulk message, with its checks; true when all passed.
+bool print_bulk_summary(const run_state& st, bulk_totals& totals) {
+  const auto& c = st.colors();
+  bool all_ok = true;
+  // Arrival order of the delivered messages.
+  std::vector<steady::time_point> arrivals;
+  for (auto& t : st.result->transfers)
+    if (t.received_at && t.spec.expected == expect::delivered) arrivals.push_back(*t.received_at);
+  std::sort(arrivals.begin(), arrivals.end());
+  static const char* ordinal[] = {"1st", "2nd", "3rd", "4th", "5th", "6th", "7th", "8th"};
+  std::printf("  bulk messages, priority %u (time: from send() to delivery at the receiver)\n",
+              bulk_priority);
+  for (auto& t : st.result->transfers) {
+    const auto& s = t.spec;
+    totals.on_wire += s.expected == expect::delivered ? s.size : t.written;
+    if (s.from == 0 && t.sent_at)
+      totals.fifo_wait =
+          std::max(totals.fifo_wait, std::chrono::duration<double>(*t.sent_at - s.queued).count());
+    if (s.expected != expect::delivered) continue;
+    const auto& r = t.report;
+    bool good = t.verified && r.identical && r.digest_matches && r.was_file && r.removed;
     all_ok = all_ok && good;
-    std::printf(
-        "\n  small requests %s rpc/echo: %zu bytes, priority %u, sent with connection::send()\n"
-        "  from a second thread, one at a time, each echoed by B's delivery actor\n",
-        c.cyan("A⇄B").c_str(), rpc_body_size, rpc_priority);
-    std::printf("      idle connection        %5zu round trips   p50 %-9s p99 %s\n",
-                rpc.idle_us.size(), fmt_us(percentile(rpc.idle_us, 0.5)).c_str(),
-                fmt_us(percentile(rpc.idle_us, 0.99)).c_str());
-    std::printf("      during the bulk data   %5zu round trips   p50 %-9s p99 %-9s max %s\n",
-                rpc.loaded_us.size(), fmt_us(percentile(rpc.loaded_us, 0.5)).c_str(),
-                fmt_us(percentile(rpc.loaded_us, 0.99)).c_str(),
-                fmt_us(percentile(rpc.loaded_us, 1.0)).c_str());
-    if (fifo_wait > 0)
-      std::printf("      (one first-in-first-out stream would have kept a request behind the "
-                  "A→B bulk data: ≈ %s)\n",
-                  fmt_secs(fifo_wait).c_str());
-    std::printf("      every answer intact %s, none lost %s\n", mark(rpc.bad_answers == 0).c_str(),
-                mark(rpc.lost == 0).c_str());
-  }
-
-  // The typed errors.
-  std::printf("\n  typed errors, each confined to its own message:\n");
-  if (result) {
-    for (auto& t : result->transfers) {
-      const auto& s = t.spec;
-      if (s.expected == expect::cancelled) {
-        bool good = t.cancel_requested && t.outcome_known && t.outcome == errc::cancelled &&
-                    t.receiver_failed && t.receiver_error == errc::cancelled;
-        all_ok = all_ok && good;
-        std::printf("      %s %s: connection::cancel at %.0f %% of %s\n"
-                    "          -> sender %s, receiver %s %s %s\n",
-                    arrow(s.from), s.route.c_str(), t.cancelled_at * 100,
-                    fmt_size(static_cast<double>(s.size)).c_str(), errc_name(t.outcome).c_str(),
-                    side_name(1 - s.from),
-                    t.receiver_failed ? errc_name(t.receiver_error).c_str()
-                    : t.verified      ? "received the whole message"
-                                      : "(nothing)",
-                    mark(good).c_str());
-      } else if (s.expected == expect::storage_failed) {
-        bool good = t.outcome_known && t.outcome == errc::storage_failed;
-        all_ok = all_ok && good;
-        std::printf("      %s %s: from_file on a path that does not exist\n"
-                    "          -> sender %s %s\n",
-                    arrow(s.from), s.route.c_str(), errc_name(t.outcome).c_str(),
-                    mark(good).c_str());
-      }
+    double secs =
+        t.received_at ? std::chrono::duration<double>(*t.received_at - s.queued).count() : 0;
+    auto rank = static_cast<std::size_t>(
+        std::find(arrivals.begin(), arrivals.end(), t.received_at.value_or(steady::time_point{})) -
+        arrivals.begin());
+    std::printf("  %s %s%s%s%s%s%s  %s\n", c.cyan(arrow(s.from)).c_str(), pad(s.route, 18).c_str(),
+                pad(fmt_size(static_cast<double>(s.size)), 11).c_str(),
+                s.from_file ? "from a file  " : "from memory  ", pad(fmt_secs(secs), 9).c_str(),
+                pad(fmt_rate(static_cast<double>(s.size) / std::max(secs, 1e-6)), 12).c_str(),
+                good ? c.green("verified ✓").c_str() : c.red("FAILED ✗").c_str(),
+                rank < arrivals.size() && rank < 8
+                    ? (std::string{"arrived "} + ordinal[rank]).c_str()
+                    : "");
+    if (!t.verified) {
+      std::printf("      %s\n", t.receiver_failed
+                                    ? ("receiver: " + describe(t.receiver_error)).c_str()
+                                    : ("sender: " + describe(t.outcome)).c_str());
+      continue;
+    }
+    if (r.was_file)
+      std::printf("      spill file handed over: %s (mode %03o), removed %s\n",
+                  r.spill_path.c_str(), r.mode, mark(c, r.removed).c_str());
+    else
+      std::printf("      delivered in memory, not as a spill file %s\n", mark(c, false).c_str());
+    std::printf("      every byte identical to the generator %s   XXH3-64 %s %s sender's %s\n",
+                mark(c, r.identical).c_str(), hex64(r.digest).c_str(), r.digest_matches ? "=" : "≠",
+                mark(c, r.digest_matches).c_str());
+    if (!r.problem.empty()) std::printf("      %s\n", c.red(r.problem).c_str());
+    if (&t == &st.result->transfers.back() && s.from == 0) {
+      std::uint64_t ahead = 0;
+      for (auto& u : st.result->transfers)
+        if (&u != &t && u.spec.from == 0 && u.spec.expected == expect::delivered)
+          ahead += u.spec.size;
+      std::printf("      queued last, behind %s going the same way: time slicing let it "
+                  "through early\n",
+                  fmt_size(static_cast<double>(ahead)).c_str());
     }
   }
+  return all_ok;
+}
 
-  // Totals and clean-up.
-  if (result) {
-    double secs = std::chrono::duration<double>(result->bulk_end - result->bulk_start).count();
+/// The round trips of the small requests; true when they all came back intact.
+bool print_rpc_summary(const run_state& st, double fifo_wait) {
+  const auto& c = st.colors();
+  std::lock_guard<std::mutex> guard{st.ctx->rpc.mtx};
+  const auto& rpc = st.ctx->rpc;
+  bool good =
+      !rpc.idle_us.empty() && !rpc.loaded_us.empty() && rpc.bad_answers == 0 && rpc.lost == 0;
+  std::printf(
+      "\n  small requests %s rpc/echo: %zu bytes, priority %u, sent with connection::send()\n"
+      "  from a second thread, one at a time, each echoed by B's delivery actor\n",
+      c.cyan("A⇄B").c_str(), rpc_body_size, rpc_priority);
+  std::printf("      idle connection        %5zu round trips   p50 %-9s p99 %s\n",
+              rpc.idle_us.size(), fmt_us(percentile(rpc.idle_us, 0.5)).c_str(),
+              fmt_us(percentile(rpc.idle_us, 0.99)).c_str());
+  std::printf("      during the bulk data   %5zu round trips   p50 %-9s p99 %-9s max %s\n",
+              rpc.loaded_us.size(), fmt_us(percentile(rpc.loaded_us, 0.5)).c_str(),
+              fmt_us(percentile(rpc.loaded_us, 0.99)).c_str(),
+              fmt_us(percentile(rpc.loaded_us, 1.0)).c_str());
+  if (fifo_wait > 0)
+    std::printf("      (one first-in-first-out stream would have kept a request behind the "
+                "A→B bulk data: ≈ %s)\n",
+                fmt_secs(fifo_wait).c_str());
+  std::printf("      every answer intact %s, none lost %s\n", mark(c, rpc.bad_answers == 0).c_str(),
+              mark(c, rpc.lost == 0).c_str());
+  return good;
+}
+
+/// The messages meant to fail, each with the std::error_code it failed with; true when each
+/// failed as it should.
+bool print_typed_errors(const run_state& st) {
+  const auto& c = st.colors();
+  bool all_ok = true;
+  std::printf("\n  typed errors, each confined to its own message:\n");
+  for (auto& t : st.result->transfers) {
+    const auto& s = t.spec;
+    if (s.expected == expect::cancelled) {
+      bool good = t.cancel_requested && t.outcome_known && t.outcome == errc::cancelled &&
+                  t.receiver_failed && t.receiver_error == errc::cancelled;
+      all_ok = all_ok && good;
+      std::printf("      %s %s: connection::cancel at %.0f %% of %s\n"
+                  "          -> sender %s, receiver %s %s %s\n",
+                  arrow(s.from), s.route.c_str(), t.cancelled_at * 100,
+                  fmt_size(static_cast<double>(s.size)).c_str(), describe(t.outcome).c_str(),
+                  side_name(1 - s.from),
+                  t.receiver_failed ? describe(t.receiver_error).c_str()
+                  : t.verified      ? "received the whole message"
+                                    : "(nothing)",
+                  mark(c, good).c_str());
+    } else if (s.expected == expect::missing_file) {
+      bool good = t.outcome_known && t.outcome == std::errc::no_such_file_or_directory;
+      all_ok = all_ok && good;
+      std::printf("      %s %s: from_file on a path that does not exist\n"
+                  "          -> sender %s %s\n",
+                  arrow(s.from), s.route.c_str(), describe(t.outcome).c_str(),
+                  mark(c, good).c_str());
+    } else if (s.expected == expect::too_large) {
+      bool good = t.outcome_known && t.outcome == errc::message_too_large && t.written == 0;
+      all_ok = all_ok && good;
+      std::printf("      %s %s: %s, above %s's limits.max_message_size of %s\n"
+                  "          -> refused before a byte was sent: sender %s %s\n",
+                  arrow(s.from), s.route.c_str(), fmt_size(static_cast<double>(s.size)).c_str(),
+                  side_name(1 - s.from), fmt_size(static_cast<double>(st.max_message)).c_str(),
+                  describe(t.outcome).c_str(), mark(c, good).c_str());
+    }
+  }
+  return all_ok;
+}
+
+/// Throughput, how the connection closed, and the clean-up; true when nothing was left behind.
+bool print_totals(const run_state& st, std::uint64_t on_wire) {
+  const auto& c = st.colors();
+  if (st.result) {
+    double secs =
+        std::chrono::duration<double>(st.result->bulk_end - st.result->bulk_start).count();
     std::printf("\n  %s of bulk data in %.2f s over one TCP connection (%s, both directions "
                 "together)\n",
                 fmt_size(static_cast<double>(on_wire)).c_str(), secs,
                 fmt_rate(static_cast<double>(on_wire) / std::max(secs, 1e-6)).c_str());
   }
-  if (!closed_text[0].empty())
+  if (!st.closed_text[0].empty())
     std::printf("  closed with connection::close() on both ends (A: %s, B: %s)\n",
-                closed_text[0].c_str(), closed_text[1].c_str());
-  bool spill_clean = leftovers.empty();
-  for (auto& f : leftovers) std::printf("  left behind: %s\n", f.c_str());
-  bool removed = remove_tree(dir);
-  all_ok = all_ok && spill_clean && removed;
-  std::printf("  spill directories empty %s, %s removed %s\n", mark(spill_clean).c_str(),
-              dir.c_str(), mark(removed).c_str());
+                st.closed_text[0].c_str(), st.closed_text[1].c_str());
+  bool spill_clean = st.leftovers.empty();
+  for (auto& f : st.leftovers) std::printf("  left behind: %s\n", f.c_str());
+  bool removed = remove_tree(st.dir);
+  std::printf("  spill directories empty %s, %s removed %s\n", mark(c, spill_clean).c_str(),
+              st.dir.c_str(), mark(c, removed).c_str());
+  return spill_clean && removed;
+}
+
+int run(const options& opt) {
+  run_state st{opt};
+  const bool tty = ::isatty(STDOUT_FILENO) == 1;
+  st.display.quiet = opt.quiet;
+  st.display.tty = tty;
+  st.display.colors.on = tty && !opt.no_color && std::getenv("NO_COLOR") == nullptr;
+  const auto& c = st.colors();
+
+  if (!make_scratch(st)) return 1;
+  st.say(c.bold("netcore demo") +
+         ": messages of very different sizes, both ways, over ONE connection");
+  if (!prepare_bodies(st)) {
+    remove_tree(st.dir);
+    return 1;
+  }
+  run_transfers(st);
+  auto wall = std::chrono::duration<double>(steady::now() - st.wall_start).count();
+
+  std::printf("\n%s\n", c.bold("Summary").c_str());
+  bool all_ok = st.exit_code == 0 && st.result && st.result->complete;
+  bulk_totals totals;
+  if (st.result) all_ok = print_bulk_summary(st, totals) && all_ok;
+  all_ok = print_rpc_summary(st, totals.fifo_wait) && all_ok;
+  if (st.result) all_ok = print_typed_errors(st) && all_ok;
+  all_ok = print_totals(st, totals.on_wire) && all_ok;
   std::printf("  wall time %.1f s\n\n%s\n", wall,
               all_ok ? c.green(c.bold("all checks passed")).c_str()
                      : c.red(c.bold("SOME CHECKS FAILED")).c_str());

@@ -1,21 +1,22 @@
 // tcp_request_reply: request/response over TCP with netcore.
 //
 // A server listens on 127.0.0.1 and accepts two clients; each accepted connection gets a
-// delivery actor that answers every request on that same connection. The clients are plain
-// threads that use the blocking API: connection::send() a request, connection::receive() the
-// reply. Requests and replies are correlated by an application header.
+// delivery sink, an actor that answers every request on that same connection. The clients are
+// plain threads that use the blocking API: connection::send() a request, connection::receive()
+// the reply. Requests and replies are correlated by an application header.
 
 #include <netcore/actors/connection.hpp>
+#include <netcore/actors/interfaces.hpp>
 #include <netcore/actors/messages.hpp>
+#include <netcore/actors/runtime.hpp>
 #include <netcore/actors/scheduler_settings.hpp>
-#include <netcore/transports/tcp_stream.hpp>
 
 #include <caf/all.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -25,49 +26,46 @@ using namespace netcore::actors;
 
 namespace {
 
-using link_atom = caf::atom_constant<caf::atom("ex_link")>;
-
-protocol::byte_buffer bytes_of(const std::string& s) {
-  return {s.begin(), s.end()};
-}
 std::string text_of(const protocol::message_body& b) {
   return {b.bytes().begin(), b.bytes().end()};
 }
 
-/// The server side of one connection, once it knows the connection's link: answers
-/// "math/square" requests.
+/// The delivery sink of one server connection: answers "math/square" requests.
 ///
-/// netcore hands complete incoming messages to this actor as (deliver_atom, delivery_ptr); the
-/// reply (ok_atom) acknowledges them, which lets the connection grant the peer more credit.
-/// Answers go out through the connection's link actor: (send_atom, outgoing_message).
-caf::behavior serving(caf::event_based_actor* self, caf::actor link) {
+/// netcore hands complete incoming messages to this actor as (deliver_atom, delivery); the reply
+/// (ok_atom) acknowledges them, which lets the connection grant the peer more credit. Answers go
+/// out through the connection's actor: (send_atom, outgoing_message), whose response is the
+/// answer's send_outcome.
+delivery_sink::behavior_type answerer(delivery_sink::pointer self, connection_actor conn) {
   return {
-      [=](deliver_atom, delivery_ptr& d) -> caf::ok_atom {
-        for (auto& m : d->messages) {
+      [=](deliver_atom, delivery& d) {
+        for (auto& m : d.messages) {
           if (m.meta.route != "math/square") continue;
           auto n = std::stoll(text_of(m.body));
-          auto reply = outgoing_message::from_bytes(
-              "math/square/reply", bytes_of(std::to_string(n * n)), protocol::content_type::text);
+          auto reply = outgoing_message::from_text("math/square/reply", std::to_string(n * n));
           // Correlate: echo the request's id.
           if (const auto* id = m.meta.header("request-id"))
             reply.meta.headers.push_back({"in-reply-to", *id});
-          // The link replies with the new message's id; its outcome arrives later.
-          self->request(link, caf::infinite, send_atom::value, std::move(reply))
-              .then([](std::uint64_t) {}, [](caf::error&) {});
+          self->request(conn, caf::infinite, send_atom::value, std::move(reply))
+              .then(
+                  [](send_outcome& o) {
+                    if (!o.ok())
+                      std::printf("server: reply failed: %s\n", o.error.message().c_str());
+                  },
+                  [](caf::error&) {});
         }
         return caf::ok_atom::value;
       },
-      [](outcome_atom, send_outcome&) {},  // the replies were sent (or failed): nothing to do
   };
 }
 
-/// The delivery actor of one server connection. The link exists only once the connection does,
-/// so the actor starts by waiting for it; deliveries that come first stay in the mailbox.
-caf::behavior answerer(caf::event_based_actor* self) {
-  self->set_default_handler(caf::skip);
-  return {
-      [=](link_atom, caf::actor link) { self->become(serving(self, std::move(link))); },
-  };
+/// How the runtimes here run their event loops. A server and two clients share this process and
+/// its cores: loops that sleep as soon as they are idle leave the cores to the others (by default
+/// an idle loop spins a little first, which suits one runtime per process).
+actors::runtime_config sharing_cores() {
+  actors::runtime_config rc;
+  rc.io_spin_polls = 0;
+  return rc;
 }
 
 /// One client: a few requests, each followed by a blocking wait for its reply.
@@ -76,20 +74,25 @@ bool client(int number, std::uint16_t port) {
   caf::actor_system_config cfg;
   actors::apply(cfg);
   caf::actor_system sys{cfg};
-  auto stream = transports::tcp_connect("127.0.0.1", port);
-  if (!stream) return false;
-  connection conn{sys, std::move(stream.value())};  // no delivery actor: receive() serves
+  actors::runtime rt{sys, sharing_cores()};
+  auto conn = rt.connect_tcp("127.0.0.1", port);  // no delivery sink: receive() serves
+  if (!conn) {
+    std::printf("client %d: connect failed: %s\n", number, conn.error().message().c_str());
+    return false;
+  }
   bool ok = true;
   for (long long x = first; x < first + 4; ++x) {
     auto start = std::chrono::steady_clock::now();
-    auto request = outgoing_message::from_bytes("math/square", bytes_of(std::to_string(x)),
-                                                protocol::content_type::text);
+    auto request = outgoing_message::from_text("math/square", std::to_string(x));
     auto request_id = std::to_string(number) + "-" + std::to_string(x);
     request.meta.headers.push_back({"request-id", request_id});
-    if (!conn.send(std::move(request))) return false;
-    auto reply = conn.receive(std::chrono::seconds{5});
+    if (auto id = conn->send(std::move(request)); !id) {
+      std::printf("client %d: send failed: %s\n", number, id.error().message().c_str());
+      return false;
+    }
+    auto reply = conn->receive(std::chrono::seconds{5});
     if (!reply) {
-      std::printf("client %d: %s\n", number, std::string{to_string(reply.error())}.c_str());
+      std::printf("client %d: %s\n", number, reply.error().reason.message().c_str());
       return false;
     }
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -102,7 +105,7 @@ bool client(int number, std::uint16_t port) {
                 text_of(reply->body).c_str(), static_cast<long long>(us), good ? "" : "  WRONG");
     ok = ok && good;
   }
-  conn.close();
+  conn->close();
   return ok;
 }
 
@@ -112,34 +115,38 @@ int main() {
   caf::actor_system_config cfg;
   actors::apply(cfg);
   caf::actor_system sys{cfg};
+  actors::runtime rt{sys, sharing_cores()};  // after the actor system, before the connections
 
-  auto listener = transports::tcp_listener::listen("127.0.0.1", 0);
-  if (!listener) return 1;
-  const auto port = (*listener)->port();
+  // The server: one connection and one answering actor per accepted client. The handler runs
+  // on an event-loop thread: it attaches the sink and stores the connection, nothing more.
+  std::mutex mtx;
+  std::vector<connection> served;
+  std::vector<delivery_sink> answerers;
+  auto server = rt.listen_tcp("127.0.0.1", 0, [&](connection c) {
+    auto sink = sys.spawn(answerer, c.actor());
+    c.attach(sink);
+    std::lock_guard<std::mutex> guard{mtx};
+    answerers.push_back(sink);
+    served.push_back(std::move(c));
+  });
+  if (!server) {
+    std::printf("listen failed: %s\n", server.error().message().c_str());
+    return 1;
+  }
+  const auto port = server->port();
   std::printf("server listening on 127.0.0.1:%u\n", port);
 
-  // The clients run on their own threads (each with its own actor system, as if in another
-  // process).
+  // The clients run on their own threads (each with its own actor system and runtime, as if in
+  // another process).
   constexpr int clients = 2;
   std::atomic<int> passed{0};
   std::vector<std::thread> threads;
   for (int i = 1; i <= clients; ++i)
     threads.emplace_back([&passed, port, i] { passed += client(i, port) ? 1 : 0; });
-
-  // The server: one connection and one answering actor per accepted client.
-  std::vector<std::unique_ptr<connection>> served;
-  std::vector<caf::actor> answerers;
-  for (int i = 0; i < clients; ++i) {
-    auto stream = (*listener)->accept();
-    if (!stream) return 1;
-    auto actor = sys.spawn(answerer);
-    served.push_back(
-        std::make_unique<connection>(sys, std::move(stream.value()), connection_config{}, actor));
-    caf::anon_send(actor, link_atom::value, served.back()->link());
-    answerers.push_back(actor);
-  }
   for (auto& t : threads) t.join();
 
+  server->close();  // no more clients
+  std::lock_guard<std::mutex> guard{mtx};
   served.clear();  // ends the server's connections
   for (auto& a : answerers) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   std::printf("%s\n", passed == clients ? "every reply matched its request" : "FAILED");

@@ -259,7 +259,7 @@ std::vector<seed> make_seeds() {
     enc.open(1, meta("seed/peer"), b.size());
     enc.data(1, 0, np::byte_view{b.data(), 200});
     enc.cancel(1, np::origin::remote, np::errc::cancelled, "yours");
-    enc.error(1, np::origin::remote, np::errc::decode_failed, "yours too");
+    enc.error(1, np::origin::remote, np::errc::malformed_frame, "yours too");
     enc.data(1, 200, np::byte_view{b.data() + 200, 200});
     enc.end(1, b.size(), np::xxh3_64(b));
     take(enc, s);

@@ -314,7 +314,7 @@ bool to_json(const msgpack::object& o, std::size_t depth, nlohmann::json& out) {
 namespace detail {
 
 result<msgpack::object_handle> unpack_msgpack(byte_view bytes) noexcept {
-  if (!msgpack_well_formed(bytes)) return errc::decode_failed;
+  if (!msgpack_well_formed(bytes)) return std::error_code{codec_errc::decode_failed};
   try {
     // Second line of defence: no declared size may exceed what the input can hold (an array
     // element takes at least one byte, a map entry two).
@@ -323,10 +323,10 @@ result<msgpack::object_handle> unpack_msgpack(byte_view bytes) noexcept {
     std::size_t offset = 0;
     msgpack::object_handle oh = msgpack::unpack(reinterpret_cast<const char*>(bytes.data()), n,
                                                 offset, nullptr, nullptr, limit);
-    if (offset != n) return errc::decode_failed;
+    if (offset != n) return std::error_code{codec_errc::decode_failed};
     return result<msgpack::object_handle>(std::move(oh));
   } catch (...) {
-    return errc::decode_failed;
+    return std::error_code{codec_errc::decode_failed};
   }
 }
 
@@ -355,22 +355,22 @@ encoded encode_json(const nlohmann::json& value) {
 }
 
 result<std::string> decode_text(byte_view bytes) {
-  if (!valid_utf8(bytes.data(), bytes.size())) return errc::decode_failed;
+  if (!valid_utf8(bytes.data(), bytes.size())) return std::error_code{codec_errc::decode_failed};
   try {
     return std::string(bytes.as_chars());
   } catch (...) {
-    return errc::decode_failed;
+    return std::error_code{codec_errc::decode_failed};
   }
 }
 
 result<nlohmann::json> decode_json(byte_view bytes) {
-  if (!json_prescan_ok(bytes)) return errc::decode_failed;
+  if (!json_prescan_ok(bytes)) return std::error_code{codec_errc::decode_failed};
   try {
     nlohmann::json value = nlohmann::json::parse(bytes.begin(), bytes.end(), nullptr, false);
-    if (value.is_discarded()) return errc::decode_failed;
+    if (value.is_discarded()) return std::error_code{codec_errc::decode_failed};
     return result<nlohmann::json>(std::move(value));
   } catch (...) {
-    return errc::decode_failed;
+    return std::error_code{codec_errc::decode_failed};
   }
 }
 
@@ -383,17 +383,42 @@ result<nlohmann::json> decode_structured(content_type type, byte_view bytes) {
     if (!oh) return oh.error();
     try {
       nlohmann::json value;
-      if (!to_json(oh->get(), 0, value)) return errc::decode_failed;
+      if (!to_json(oh->get(), 0, value)) return std::error_code{codec_errc::decode_failed};
       return result<nlohmann::json>(std::move(value));
     } catch (...) {
-      return errc::decode_failed;
+      return std::error_code{codec_errc::decode_failed};
     }
   }
   case content_type::raw:
   case content_type::text:
     break;
   }
-  return errc::content_type_mismatch;
+  return std::error_code{codec_errc::content_type_mismatch};
+}
+
+namespace {
+
+class codec_category_impl final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "netcore.codec"; }
+  std::string message(int value) const override {
+    switch (static_cast<codec_errc>(value)) {
+    case codec_errc::ok:
+      return "success";
+    case codec_errc::decode_failed:
+      return "message body does not decode as its content type";
+    case codec_errc::content_type_mismatch:
+      return "message body has another content type";
+    }
+    return "unknown netcore codec error " + std::to_string(value);
+  }
+};
+
+}  // namespace
+
+const std::error_category& codec_category() noexcept {
+  static const codec_category_impl instance;
+  return instance;
 }
 
 }  // namespace netcore::protocol::codec

@@ -46,12 +46,6 @@ std::string_view to_string(errc e) noexcept {
     return "flood";
   case errc::storage_failed:
     return "storage_failed";
-  case errc::decode_failed:
-    return "decode_failed";
-  case errc::content_type_mismatch:
-    return "content_type_mismatch";
-  case errc::disconnected:
-    return "disconnected";
   case errc::peer_timeout:
     return "peer_timeout";
   case errc::going_away:
@@ -60,12 +54,6 @@ std::string_view to_string(errc e) noexcept {
     return "protocol_error";
   case errc::shutting_down:
     return "shutting_down";
-  case errc::send_failed:
-    return "send_failed";
-  case errc::timed_out:
-    return "timed_out";
-  case errc::unknown_route:
-    return "unknown_route";
   case errc::internal_error:
     return "internal_error";
   }
@@ -121,27 +109,15 @@ const char* describe(errc e) noexcept {
   case errc::flood:
     return "peer sent control frames faster than allowed";
   case errc::storage_failed:
-    return "spill file storage failed";
-  case errc::decode_failed:
-    return "message body does not decode as its content type";
-  case errc::content_type_mismatch:
-    return "message body has another content type";
-  case errc::disconnected:
-    return "connection closed";
+    return "the receiver could not store the body";
   case errc::peer_timeout:
-    return "peer silent for too long";
+    return "silent for too long";
   case errc::going_away:
     return "peer is going away";
   case errc::protocol_error:
     return "peer violated the protocol";
   case errc::shutting_down:
-    return "local side is shutting down";
-  case errc::send_failed:
-    return "transport refused to send";
-  case errc::timed_out:
-    return "timed out waiting";
-  case errc::unknown_route:
-    return "no handler for the route";
+    return "peer is shutting down";
   case errc::internal_error:
     return "internal error";
   }
@@ -150,7 +126,7 @@ const char* describe(errc e) noexcept {
 
 class category final : public std::error_category {
  public:
-  const char* name() const noexcept override { return "netcore"; }
+  const char* name() const noexcept override { return "netcore.wire"; }
 
   std::string message(int value) const override {
     if (const char* text = describe(static_cast<errc>(value))) return text;

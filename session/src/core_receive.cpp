@@ -258,9 +258,14 @@ void core::on_goaway(const protocol::frame_view& f) {
   std::string text{f.payload.as_chars().substr(0, 1024)};
   emit(peer_goaway{code, std::move(text)});
   if (code != errc::ok) {
-    // The peer ends the connection because of an error: nothing in flight will complete.
+    // The peer ends the connection because of an error: nothing in flight will complete, and
+    // nothing more needs to be written (it is not reading any more).
     fail_all(code, code);
     end(code);
+    control_.clear();
+    outstanding_.clear();
+    written_in_front_ = 0;
+    state_ = session_state::closed;
     return;
   }
   // A graceful close: this side accepts no new messages, finishes what it queued, then says

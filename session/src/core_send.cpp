@@ -490,6 +490,11 @@ void core::encode_control(batch& b) {
   control_.clear();
 }
 
+std::shared_ptr<const void> core::last_batch_owner() const {
+  if (outstanding_.empty()) return nullptr;
+  return outstanding_.back();
+}
+
 bool core::wants_write() const noexcept {
   if (state_ == session_state::closed) return false;
   if (!hello_sent_ || !control_.empty()) return true;
@@ -500,12 +505,12 @@ bool core::wants_write() const noexcept {
 
 const std::vector<protocol::io_slice>& core::next_batch() {
   if (state_ == session_state::closed) return no_slices_;
-  std::unique_ptr<batch> b;
+  std::shared_ptr<batch> b;
   if (!spare_.empty()) {
     b = std::move(spare_.back());
     spare_.pop_back();
   } else {
-    b = std::make_unique<batch>();
+    b = std::make_shared<batch>();
   }
   encode_control(*b);
   if (peer_hello_ && (state_ == session_state::open || state_ == session_state::draining)) {
@@ -535,11 +540,14 @@ void core::on_written(std::size_t n) {
     }
     n -= left;
     written_in_front_ = 0;
-    std::unique_ptr<batch> b = std::move(outstanding_.front());
+    std::shared_ptr<batch> b = std::move(outstanding_.front());
     outstanding_.pop_front();
     settle(*b);
-    b->clear();
-    if (spare_.size() < 4) spare_.push_back(std::move(b));
+    // Reused only when no writer holds it any more (last_batch_owner()).
+    if (b.use_count() == 1 && spare_.size() < 4) {
+      b->clear();
+      spare_.push_back(std::move(b));
+    }
   }
   if (state_ == session_state::closing && control_.empty() && outstanding_.empty())
     state_ = session_state::closed;

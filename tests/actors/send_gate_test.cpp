@@ -1,4 +1,4 @@
-#include <netcore/actors/send_gate.hpp>
+#include "send_gate.hpp"
 
 #include <gtest/gtest.h>
 

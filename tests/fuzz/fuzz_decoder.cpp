@@ -225,7 +225,7 @@ class harness {
 
     expire();
     if (fail_all) {
-      reassembler_->fail_all(np::errc::disconnected);
+      reassembler_->fail_all(np::errc::shutting_down);
       FUZZ_CHECK(reassembler_->open_count() == 0);
       FUZZ_CHECK(reassembler_->buffered_bytes() == 0);
       FUZZ_CHECK(!reassembler_->next_deadline().has_value());

@@ -1,11 +1,12 @@
-// Uses the installed headers and libraries: encodes a message, decodes and reassembles it, and
-// sends one over an in-memory connection.
+// Uses the installed headers and libraries: encodes a message, decodes and reassembles it, drives
+// a session core by hand, and sends one over an in-memory connection and one over TCP.
 
-#include <netcore/actors/connection.hpp>
+#include <netcore/actors/runtime.hpp>
 #include <netcore/actors/scheduler_settings.hpp>
 #include <netcore/protocol/decoder.hpp>
 #include <netcore/protocol/encoder.hpp>
 #include <netcore/protocol/reassembler.hpp>
+#include <netcore/session/core.hpp>
 #include <netcore/transports/memory_stream.hpp>
 
 #include <caf/actor_system.hpp>
@@ -29,15 +30,28 @@ int main() {
   auto ev = re.poll();
   if (!ev || ev->message.body.bytes() != body) return 2;
 
+  session::core core{session::session_config{}, session::clock::now()};
+  if (core.next_batch().empty()) return 3;  // its HELLO
+
   caf::actor_system_config cfg;
   actors::apply(cfg);
   caf::actor_system sys{cfg};
+  actors::runtime rt{sys};
   auto [a_stream, b_stream] = transports::make_memory_pair();
-  actors::connection a{sys, std::move(a_stream)};
-  actors::connection b{sys, std::move(b_stream)};
+  auto a = rt.adopt(std::move(a_stream));
+  auto b = rt.adopt(std::move(b_stream));
   a.send(actors::outgoing_message::from_bytes("greeting", body));
   auto m = b.receive(std::chrono::seconds{30});
-  if (!m || m->body.bytes() != body) return 3;
-  std::cout << "installed netcore works: " << m->meta.route << '\n';
+  if (!m || m->body.bytes() != body) return 4;
+
+  actors::connection server;
+  auto acceptor =
+      rt.listen_tcp("127.0.0.1", 0, [&](actors::connection c) { server = std::move(c); });
+  if (!acceptor) return 5;
+  auto client = rt.connect_tcp("127.0.0.1", acceptor->port());
+  if (!client) return 6;
+  client->send(actors::outgoing_message::from_text("over-tcp", "hi"));
+  client->close();
+  std::cout << "installed netcore works: " << m->meta.route << ", " << client->describe() << '\n';
   return 0;
 }

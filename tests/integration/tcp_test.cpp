@@ -2,6 +2,7 @@
 
 #include "scenarios.hpp"
 
+#include <netcore/transports/listener.hpp>
 #include <netcore/transports/tcp_stream.hpp>
 
 #include <arpa/inet.h>
@@ -14,7 +15,7 @@ namespace {
 
 /// A connected pair: the connecting end and the accepted end of a fresh listener on `address`.
 stream_pair tcp_pair_on(const std::string& address) {
-  auto listener = transports::tcp_listener::listen(address, 0);
+  auto listener = transports::listener::tcp(address, 0);
   if (!listener) return {};
   // The kernel completes the handshake from its backlog: connect first, then accept.
   auto client = transports::tcp_connect(address, (*listener)->port());
@@ -30,7 +31,7 @@ stream_pair tcp_pair() {
 
 /// {the accepted end a connection serves, a raw socket connected to the listener}.
 stream_pair tcp_raw_pair() {
-  auto listener = transports::tcp_listener::listen("127.0.0.1", 0);
+  auto listener = transports::listener::tcp("127.0.0.1", 0);
   if (!listener) return {};
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return {};

@@ -16,6 +16,7 @@
 #include <vector>
 
 using namespace netcore::protocol;
+using netcore::protocol::codec::codec_errc;
 using namespace std::string_view_literals;
 using nlohmann::json;
 
@@ -201,7 +202,7 @@ TEST(codec, text_rejects_invalid_utf8) {
   for (const char* s : bad) {
     auto r = codec::decode_text(std::string_view(s));
     ASSERT_FALSE(r.ok()) << testing::PrintToString(s);
-    EXPECT_EQ(r.error(), errc::decode_failed);
+    EXPECT_EQ(r.error(), std::error_code{codec_errc::decode_failed});
   }
 }
 
@@ -330,19 +331,20 @@ TEST(codec, json_rejects_malformed_input) {
   for (std::string_view text : bad) {
     auto r = codec::decode_json(text);
     ASSERT_FALSE(r.ok()) << testing::PrintToString(text);
-    EXPECT_EQ(r.error(), errc::decode_failed);
+    EXPECT_EQ(r.error(), std::error_code{codec_errc::decode_failed});
     auto s2 = codec::decode_structured(content_type::json, text);
     ASSERT_FALSE(s2.ok());
-    EXPECT_EQ(s2.error(), errc::decode_failed);
+    EXPECT_EQ(s2.error(), std::error_code{codec_errc::decode_failed});
   }
 }
 
 TEST(codec, json_nesting_limit) {
   const std::size_t max = codec::detail::max_nesting_depth;
   EXPECT_TRUE(codec::decode_json(view(nested_json(max))).ok());
-  EXPECT_EQ(codec::decode_json(view(nested_json(max + 1))).error(), errc::decode_failed);
+  EXPECT_EQ(codec::decode_json(view(nested_json(max + 1))).error(),
+            std::error_code{codec_errc::decode_failed});
   EXPECT_EQ(codec::decode_structured(content_type::json, view(nested_json(max + 1))).error(),
-            errc::decode_failed);
+            std::error_code{codec_errc::decode_failed});
 
   std::string objects;
   for (std::size_t i = 1; i < max; ++i) objects += "{\"k\":";
@@ -420,20 +422,25 @@ TEST(codec, msgpack_minimal_containers_fit_the_size_limits) {
 
 TEST(codec, msgpack_wrong_type_conversion_fails) {
   auto as_string = codec::encode_msgpack(std::string("not a number")).bytes;
-  EXPECT_EQ(codec::decode_msgpack<int>(as_string).error(), errc::decode_failed);
-  EXPECT_EQ(codec::decode_msgpack<std::vector<int>>(as_string).error(), errc::decode_failed);
+  EXPECT_EQ(codec::decode_msgpack<int>(as_string).error(),
+            std::error_code{codec_errc::decode_failed});
+  EXPECT_EQ(codec::decode_msgpack<std::vector<int>>(as_string).error(),
+            std::error_code{codec_errc::decode_failed});
 
   auto as_map = codec::encode_msgpack(std::map<std::string, int>{{"a", 1}}).bytes;
-  EXPECT_EQ(codec::decode_msgpack<std::vector<int>>(as_map).error(), errc::decode_failed);
-  EXPECT_EQ(codec::decode_msgpack<int_map>(as_map).error(), errc::decode_failed);
+  EXPECT_EQ(codec::decode_msgpack<std::vector<int>>(as_map).error(),
+            std::error_code{codec_errc::decode_failed});
+  EXPECT_EQ(codec::decode_msgpack<int_map>(as_map).error(),
+            std::error_code{codec_errc::decode_failed});
 
   EXPECT_EQ(codec::decode_msgpack<std::uint8_t>(codec::encode_msgpack(300).bytes).error(),
-            errc::decode_failed);
+            std::error_code{codec_errc::decode_failed});
   EXPECT_EQ(codec::decode_msgpack<unsigned>(codec::encode_msgpack(-1).bytes).error(),
-            errc::decode_failed);
+            std::error_code{codec_errc::decode_failed});
   EXPECT_EQ(codec::decode_msgpack<sample>(codec::encode_msgpack(42).bytes).error(),
-            errc::decode_failed);
-  EXPECT_EQ(codec::decode_msgpack<bool>(bytes({0xC0})).error(), errc::decode_failed);
+            std::error_code{codec_errc::decode_failed});
+  EXPECT_EQ(codec::decode_msgpack<bool>(bytes({0xC0})).error(),
+            std::error_code{codec_errc::decode_failed});
 }
 
 TEST(codec, msgpack_rejects_malformed_input) {
@@ -451,9 +458,11 @@ TEST(codec, msgpack_rejects_malformed_input) {
       bytes({0xC7, 0x05, 0x01, 0, 0}),     // ext 8 truncated
   };
   for (const auto& b : bad) {
-    EXPECT_EQ(codec::decode_msgpack<msgpack::type::nil_t>(b).error(), errc::decode_failed)
+    EXPECT_EQ(codec::decode_msgpack<msgpack::type::nil_t>(b).error(),
+              std::error_code{codec_errc::decode_failed})
         << testing::PrintToString(b);
-    EXPECT_EQ(codec::decode_structured(content_type::msgpack, b).error(), errc::decode_failed)
+    EXPECT_EQ(codec::decode_structured(content_type::msgpack, b).error(),
+              std::error_code{codec_errc::decode_failed})
         << testing::PrintToString(b);
   }
 }
@@ -464,8 +473,11 @@ TEST(codec, msgpack_every_truncation_fails) {
   ASSERT_TRUE(codec::decode_structured(content_type::msgpack, full).ok());
   for (std::size_t n = 0; n < full.size(); ++n) {
     byte_view prefix(full.data(), n);
-    EXPECT_EQ(codec::decode_msgpack<sample>(prefix).error(), errc::decode_failed) << n;
-    EXPECT_EQ(codec::decode_structured(content_type::msgpack, prefix).error(), errc::decode_failed)
+    EXPECT_EQ(codec::decode_msgpack<sample>(prefix).error(),
+              std::error_code{codec_errc::decode_failed})
+        << n;
+    EXPECT_EQ(codec::decode_structured(content_type::msgpack, prefix).error(),
+              std::error_code{codec_errc::decode_failed})
         << n;
   }
 }
@@ -474,13 +486,15 @@ TEST(codec, msgpack_trailing_bytes_fail) {
   for (int extra : {0x00, 0xC0, 0x90, 0xFF}) {
     byte_buffer b = codec::encode_msgpack(make_sample()).bytes;
     b.push_back(static_cast<std::uint8_t>(extra));
-    EXPECT_EQ(codec::decode_msgpack<sample>(b).error(), errc::decode_failed) << extra;
-    EXPECT_EQ(codec::decode_structured(content_type::msgpack, b).error(), errc::decode_failed);
+    EXPECT_EQ(codec::decode_msgpack<sample>(b).error(), std::error_code{codec_errc::decode_failed})
+        << extra;
+    EXPECT_EQ(codec::decode_structured(content_type::msgpack, b).error(),
+              std::error_code{codec_errc::decode_failed});
   }
   // Two complete objects.
   byte_buffer two = codec::encode_msgpack(1).bytes;
   two.push_back(0x02);
-  EXPECT_EQ(codec::decode_msgpack<int>(two).error(), errc::decode_failed);
+  EXPECT_EQ(codec::decode_msgpack<int>(two).error(), std::error_code{codec_errc::decode_failed});
 }
 
 TEST(codec, msgpack_huge_declared_sizes_fail_fast) {
@@ -496,17 +510,21 @@ TEST(codec, msgpack_huge_declared_sizes_fail_fast) {
   };
   double t = seconds([&] {
     for (const auto& b : claims) {
-      EXPECT_EQ(codec::decode_structured(content_type::msgpack, b).error(), errc::decode_failed)
+      EXPECT_EQ(codec::decode_structured(content_type::msgpack, b).error(),
+                std::error_code{codec_errc::decode_failed})
           << testing::PrintToString(b);
-      EXPECT_EQ(codec::decode_msgpack<std::vector<int>>(b).error(), errc::decode_failed);
-      EXPECT_EQ(codec::decode_msgpack<std::string>(b).error(), errc::decode_failed);
+      EXPECT_EQ(codec::decode_msgpack<std::vector<int>>(b).error(),
+                std::error_code{codec_errc::decode_failed});
+      EXPECT_EQ(codec::decode_msgpack<std::string>(b).error(),
+                std::error_code{codec_errc::decode_failed});
     }
     // Every level of a deep nest claiming the maximum.
     byte_buffer nest;
     for (int i = 0; i < 64; ++i) nest.insert(nest.end(), {0xDD, 0xFF, 0xFF, 0xFF, 0xFF});
-    EXPECT_EQ(codec::decode_structured(content_type::msgpack, nest).error(), errc::decode_failed);
+    EXPECT_EQ(codec::decode_structured(content_type::msgpack, nest).error(),
+              std::error_code{codec_errc::decode_failed});
     EXPECT_EQ(codec::decode_msgpack<std::vector<std::vector<int>>>(nest).error(),
-              errc::decode_failed);
+              std::error_code{codec_errc::decode_failed});
   });
   EXPECT_LT(t, 1.0);
 }
@@ -552,17 +570,17 @@ TEST(codec, msgpack_nesting_limit) {
   EXPECT_TRUE(codec::decode_structured(content_type::msgpack, nested_maps(max)).ok());
 
   EXPECT_EQ(codec::decode_structured(content_type::msgpack, nested_arrays(max + 1)).error(),
-            errc::decode_failed);
+            std::error_code{codec_errc::decode_failed});
   EXPECT_EQ(codec::decode_structured(content_type::msgpack, nested_maps(max + 1)).error(),
-            errc::decode_failed);
+            std::error_code{codec_errc::decode_failed});
   EXPECT_EQ(codec::decode_msgpack<msgpack::type::nil_t>(nested_arrays(max + 1)).error(),
-            errc::decode_failed);
+            std::error_code{codec_errc::decode_failed});
 
   double t = seconds([] {
     EXPECT_EQ(codec::decode_structured(content_type::msgpack, nested_arrays(1'000'000)).error(),
-              errc::decode_failed);
+              std::error_code{codec_errc::decode_failed});
     EXPECT_EQ(codec::decode_structured(content_type::msgpack, byte_buffer(1'000'000, 0x91)).error(),
-              errc::decode_failed);
+              std::error_code{codec_errc::decode_failed});
   });
   EXPECT_LT(t, 2.0);
 }
@@ -645,22 +663,22 @@ TEST(codec, structured_matches_nlohmann_msgpack) {
 TEST(codec, structured_rejects_non_string_keys_and_bad_strings) {
   // {1: 2}
   EXPECT_EQ(codec::decode_structured(content_type::msgpack, bytes({0x81, 0x01, 0x02})).error(),
-            errc::decode_failed);
+            std::error_code{codec_errc::decode_failed});
   // {nil: 2}, {[]: 2}
   EXPECT_EQ(codec::decode_structured(content_type::msgpack, bytes({0x81, 0xC0, 0x02})).error(),
-            errc::decode_failed);
+            std::error_code{codec_errc::decode_failed});
   EXPECT_EQ(codec::decode_structured(content_type::msgpack, bytes({0x81, 0x90, 0x02})).error(),
-            errc::decode_failed);
+            std::error_code{codec_errc::decode_failed});
   // A binary key is not a string either.
   EXPECT_EQ(
       codec::decode_structured(content_type::msgpack, bytes({0x81, 0xC4, 0x01, 'a', 0x02})).error(),
-      errc::decode_failed);
+      std::error_code{codec_errc::decode_failed});
   // Invalid UTF-8 in a string value and in a key.
   EXPECT_EQ(codec::decode_structured(content_type::msgpack, bytes({0xA2, 0xC0, 0x80})).error(),
-            errc::decode_failed);
+            std::error_code{codec_errc::decode_failed});
   EXPECT_EQ(
       codec::decode_structured(content_type::msgpack, bytes({0x81, 0xA1, 0xFF, 0x00})).error(),
-      errc::decode_failed);
+      std::error_code{codec_errc::decode_failed});
   // Non-string keys stay fine for typed decoding.
   EXPECT_TRUE(codec::decode_msgpack<int_map>(bytes({0x81, 0x01, 0x02})).ok());
 }
@@ -674,10 +692,12 @@ TEST(codec, structured_repeated_key_keeps_the_last_value) {
 
 TEST(codec, structured_rejects_raw_and_text) {
   const byte_buffer b = as_bytes("{}");
-  EXPECT_EQ(codec::decode_structured(content_type::raw, b).error(), errc::content_type_mismatch);
-  EXPECT_EQ(codec::decode_structured(content_type::text, b).error(), errc::content_type_mismatch);
+  EXPECT_EQ(codec::decode_structured(content_type::raw, b).error(),
+            std::error_code{codec_errc::content_type_mismatch});
+  EXPECT_EQ(codec::decode_structured(content_type::text, b).error(),
+            std::error_code{codec_errc::content_type_mismatch});
   EXPECT_EQ(codec::decode_structured(static_cast<content_type>(9), b).error(),
-            errc::content_type_mismatch);
+            std::error_code{codec_errc::content_type_mismatch});
 }
 
 TEST(codec, random_input_never_throws) {

@@ -873,7 +873,7 @@ TEST_F(ReassemblerTest, FailAllFailsEveryOpenMessage) {
   EXPECT_EQ(files_in(dir_).size(), 2u);
   EXPECT_EQ(r.buffered_bytes(), 5u);
 
-  r.fail_all(errc::disconnected);
+  r.fail_all(errc::shutting_down);
   EXPECT_EQ(r.open_count(), 0u);
   EXPECT_EQ(r.buffered_bytes(), 0u);
   EXPECT_TRUE(files_in(dir_).empty());
@@ -882,7 +882,7 @@ TEST_F(ReassemblerTest, FailAllFailsEveryOpenMessage) {
   for (std::size_t i = 0; i < 3; ++i) {
     EXPECT_EQ(events[i].what, kind::failed);
     EXPECT_EQ(events[i].id, i + 1);
-    EXPECT_EQ(events[i].error, errc::disconnected);
+    EXPECT_EQ(events[i].error, errc::shutting_down);
   }
   EXPECT_EQ(r.stats().failed, 3u);
 }

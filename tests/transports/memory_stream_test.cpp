@@ -14,8 +14,8 @@ namespace {
 
 using namespace netcore::transports::test;
 
+using netcore::is_disconnect;
 using netcore::transports::byte_stream;
-using netcore::transports::errc;
 using netcore::transports::io_slice;
 using netcore::transports::make_memory_pair;
 
@@ -26,8 +26,8 @@ TEST(MemoryStream, RoundTripBothDirections) {
   std::vector<std::uint8_t> at_b;
   std::vector<std::uint8_t> at_a;
   std::thread reader_b([&, &b = b] { at_b = read_exactly(*b, to_b.size()); });
-  std::thread writer_b([&, &b = b] { EXPECT_EQ(write_in_pieces(*b, to_a, 4), errc::ok); });
-  EXPECT_EQ(write_in_pieces(*a, to_b, 3), errc::ok);
+  std::thread writer_b([&, &b = b] { EXPECT_FALSE(write_in_pieces(*b, to_a, 4)); });
+  EXPECT_FALSE(write_in_pieces(*a, to_b, 3));
   at_a = read_exactly(*a, to_a.size());
   reader_b.join();
   writer_b.join();
@@ -42,7 +42,7 @@ TEST(MemoryStream, ShortReadsHonourReadLimit) {
   std::vector<std::uint8_t> got;
   std::thread reader([&, &b = b] { got = read_exactly(*b, data.size(), &largest); });
   const io_slice slice{data.data(), data.size()};
-  EXPECT_EQ(a->write(&slice, 1), errc::ok);
+  EXPECT_FALSE(a->write(&slice, 1));
   reader.join();
   EXPECT_TRUE(got == data);
   EXPECT_LE(largest, 3u);
@@ -52,7 +52,7 @@ TEST(MemoryStream, ReadReturnsWhatIsAvailable) {
   auto [a, b] = make_memory_pair();
   const std::uint8_t bytes[] = {1, 2, 3, 4, 5};
   const io_slice slices[] = {{bytes, 2}, {bytes + 2, 3}};
-  ASSERT_EQ(a->write(slices, 2), errc::ok);
+  ASSERT_FALSE(a->write(slices, 2));
   std::uint8_t buf[64];
   auto r = b->read(buf, sizeof buf);
   ASSERT_TRUE(r);
@@ -62,32 +62,32 @@ TEST(MemoryStream, ReadReturnsWhatIsAvailable) {
 
 TEST(MemoryStream, CloseUnblocksBlockedRead) {
   auto [a, b] = make_memory_pair();
-  errc seen = errc::ok;
+  std::error_code seen;
   std::thread reader([&, &a = a] {
     std::uint8_t buf[16];
     seen = a->read(buf, sizeof buf).error();
   });
   a->close();
   reader.join();
-  EXPECT_EQ(seen, errc::disconnected);
+  EXPECT_TRUE(is_disconnect(seen)) << seen.message();
 }
 
 TEST(MemoryStream, PeerCloseUnblocksBlockedRead) {
   auto [a, b] = make_memory_pair();
-  errc seen = errc::ok;
+  std::error_code seen;
   std::thread reader([&, &a = a] {
     std::uint8_t buf[16];
     seen = a->read(buf, sizeof buf).error();
   });
   b->close();
   reader.join();
-  EXPECT_EQ(seen, errc::disconnected);
+  EXPECT_TRUE(is_disconnect(seen)) << seen.message();
 }
 
 TEST(MemoryStream, CloseUnblocksBlockedWrite) {
   auto [a, b] = make_memory_pair(16);
   const auto data = random_bytes(1u << 20, 6);
-  errc seen = errc::ok;
+  std::error_code seen;
   std::thread writer([&, &a = a] {
     const io_slice slice{data.data(), data.size()};
     seen = a->write(&slice, 1);
@@ -97,13 +97,13 @@ TEST(MemoryStream, CloseUnblocksBlockedWrite) {
   ASSERT_TRUE(b->read(buf, sizeof buf));
   a->close();
   writer.join();
-  EXPECT_EQ(seen, errc::disconnected);
+  EXPECT_TRUE(is_disconnect(seen)) << seen.message();
 }
 
 TEST(MemoryStream, PeerCloseUnblocksBlockedWrite) {
   auto [a, b] = make_memory_pair(16);
   const auto data = random_bytes(1u << 20, 7);
-  errc seen = errc::ok;
+  std::error_code seen;
   std::thread writer([&, &a = a] {
     const io_slice slice{data.data(), data.size()};
     seen = a->write(&slice, 1);
@@ -112,14 +112,14 @@ TEST(MemoryStream, PeerCloseUnblocksBlockedWrite) {
   ASSERT_TRUE(b->read(buf, sizeof buf));
   b->close();
   writer.join();
-  EXPECT_EQ(seen, errc::disconnected);
+  EXPECT_TRUE(is_disconnect(seen)) << seen.message();
 }
 
 TEST(MemoryStream, PeerDrainsBufferedBytesThenSeesDisconnected) {
   auto [a, b] = make_memory_pair();
   const std::uint8_t bytes[] = {9, 8, 7};
   const io_slice slice{bytes, sizeof bytes};
-  ASSERT_EQ(a->write(&slice, 1), errc::ok);
+  ASSERT_FALSE(a->write(&slice, 1));
   a->close();
 
   std::uint8_t buf[8];
@@ -127,21 +127,21 @@ TEST(MemoryStream, PeerDrainsBufferedBytesThenSeesDisconnected) {
   ASSERT_TRUE(r);
   EXPECT_EQ(*r, 3u);
   EXPECT_EQ(buf[0], 9);
-  EXPECT_EQ(b->read(buf, sizeof buf).error(), errc::disconnected);
-  EXPECT_EQ(b->write(&slice, 1), errc::disconnected);
+  EXPECT_TRUE(is_disconnect(b->read(buf, sizeof buf).error()));
+  EXPECT_TRUE(is_disconnect(b->write(&slice, 1)));
   // The closed side fails at once, in both directions.
-  EXPECT_EQ(a->write(&slice, 1), errc::disconnected);
-  EXPECT_EQ(a->read(buf, sizeof buf).error(), errc::disconnected);
+  EXPECT_TRUE(is_disconnect(a->write(&slice, 1)));
+  EXPECT_TRUE(is_disconnect(a->read(buf, sizeof buf).error()));
 }
 
 TEST(MemoryStream, ClosedSideDropsItsUnreadBytes) {
   auto [a, b] = make_memory_pair();
   const std::uint8_t bytes[] = {1, 2, 3};
   const io_slice slice{bytes, sizeof bytes};
-  ASSERT_EQ(b->write(&slice, 1), errc::ok);
+  ASSERT_FALSE(b->write(&slice, 1));
   a->close();
   std::uint8_t buf[8];
-  EXPECT_EQ(a->read(buf, sizeof buf).error(), errc::disconnected);
+  EXPECT_TRUE(is_disconnect(a->read(buf, sizeof buf).error()));
 }
 
 TEST(MemoryStream, CloseIsIdempotentAndConcurrent) {
@@ -155,7 +155,7 @@ TEST(MemoryStream, CloseIsIdempotentAndConcurrent) {
   for (auto& t : closers) t.join();
   a->close();
   std::uint8_t buf[1];
-  EXPECT_EQ(b->read(buf, 1).error(), errc::disconnected);
+  EXPECT_TRUE(is_disconnect(b->read(buf, 1).error()));
 }
 
 TEST(MemoryStream, DescribeAndProfile) {

@@ -23,9 +23,9 @@ inline std::vector<std::uint8_t> random_bytes(std::size_t n, std::uint64_t seed)
 
 /// Writes `data` in randomly sized slices (up to `max_len` bytes), up to `max_slices` slices per
 /// write() call.
-inline errc write_in_pieces(byte_stream& s, const std::vector<std::uint8_t>& data,
-                            std::uint64_t seed, std::size_t max_slices = 8,
-                            std::size_t max_len = 70000) {
+inline std::error_code write_in_pieces(byte_stream& s, const std::vector<std::uint8_t>& data,
+                                       std::uint64_t seed, std::size_t max_slices = 8,
+                                       std::size_t max_len = 70000) {
   std::mt19937_64 rng(seed);
   std::size_t pos = 0;
   while (pos < data.size()) {
@@ -36,10 +36,9 @@ inline errc write_in_pieces(byte_stream& s, const std::vector<std::uint8_t>& dat
       slices.push_back({data.data() + pos, len});
       pos += len;
     }
-    const errc e = s.write(slices.data(), slices.size());
-    if (e != errc::ok) return e;
+    if (auto e = s.write(slices.data(), slices.size())) return e;
   }
-  return errc::ok;
+  return {};
 }
 
 /// Reads exactly `n` bytes (or until an error), recording the largest single read.

@@ -1,6 +1,7 @@
 #include <netcore/transports/memory_stream.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
@@ -16,11 +17,11 @@ class channel {
       : capacity_(std::max<std::size_t>(capacity, 1)), ring_(new std::uint8_t[capacity_]) {}
 
   /// Copies all of `data` into the ring, waiting for room as needed.
-  errc write(const std::uint8_t* data, std::size_t size) {
+  std::error_code write(const std::uint8_t* data, std::size_t size) {
     std::unique_lock<std::mutex> lock(mutex_);
     while (size > 0) {
       not_full_.wait(lock, [&] { return closed_ || count_ < capacity_; });
-      if (closed_) return errc::disconnected;
+      if (closed_) return transport_errc::end_of_stream;
       const std::size_t n = std::min(size, capacity_ - count_);
       const std::size_t tail = (head_ + count_) % capacity_;
       const std::size_t first = std::min(n, capacity_ - tail);
@@ -31,7 +32,7 @@ class channel {
       size -= n;
       not_empty_.notify_all();
     }
-    return errc::ok;
+    return {};
   }
 
   /// Takes up to `max` bytes, waiting while the ring is empty and still open. Buffered bytes are
@@ -39,7 +40,7 @@ class channel {
   result<std::size_t> read(std::uint8_t* buf, std::size_t max) {
     std::unique_lock<std::mutex> lock(mutex_);
     not_empty_.wait(lock, [&] { return reader_closed_ || closed_ || count_ > 0; });
-    if (reader_closed_ || count_ == 0) return errc::disconnected;
+    if (reader_closed_ || count_ == 0) return std::error_code{transport_errc::end_of_stream};
     const std::size_t n = std::min(max, count_);
     const std::size_t first = std::min(n, capacity_ - head_);
     std::memcpy(buf, ring_.get() + head_, first);
@@ -98,25 +99,29 @@ class memory_stream final : public byte_stream {
 
   ~memory_stream() override { close(); }
 
-  errc write(const io_slice* slices, std::size_t count) override {
-    if (out_.closed()) return errc::disconnected;
+  std::error_code write(const io_slice* slices, std::size_t count) override {
+    // Calls after this side's close() say so; after the peer's, the channel says end_of_stream.
+    if (closed_.load()) return transport_errc::closed;
+    if (out_.closed()) return transport_errc::end_of_stream;
     for (std::size_t i = 0; i < count; ++i) {
       if (slices[i].size == 0) continue;
-      const errc e = out_.write(static_cast<const std::uint8_t*>(slices[i].data), slices[i].size);
-      if (e != errc::ok) return e;
+      if (auto e = out_.write(static_cast<const std::uint8_t*>(slices[i].data), slices[i].size))
+        return e;
     }
-    return errc::ok;
+    return {};
   }
 
   result<std::size_t> read(std::uint8_t* buf, std::size_t max) override {
+    if (closed_.load()) return std::error_code{transport_errc::closed};
     if (max == 0) {
-      if (in_.reader_closed()) return errc::disconnected;
+      if (in_.reader_closed()) return std::error_code{transport_errc::end_of_stream};
       return std::size_t{0};
     }
     return in_.read(buf, std::min(max, read_limit_));
   }
 
   void close() noexcept override {
+    closed_.store(true);
     // This side's reads and writes fail at once; the peer drains what this side wrote, then
     // sees disconnected, and its writes fail.
     out_.close(false);
@@ -130,6 +135,7 @@ class memory_stream final : public byte_stream {
   channel& out_;
   channel& in_;
   std::size_t read_limit_;
+  std::atomic<bool> closed_{false};
 };
 
 }  // namespace

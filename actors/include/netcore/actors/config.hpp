@@ -1,7 +1,6 @@
 #pragma once
 
-#include <netcore/protocol/limits.hpp>
-#include <netcore/protocol/metadata.hpp>
+#include <netcore/session/config.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -9,48 +8,42 @@
 
 namespace netcore::actors {
 
-/// Everything tunable about one connection. Zero sizes mean "take the transport's profile".
-struct connection_config {
-  /// Receive-side limits (frame size, message size, concurrency, memory, metadata, idle timeout).
-  protocol::limits limits;
-  /// Where incoming bodies are kept (memory threshold, spill directory).
-  protocol::storage_policy storage;
+/// Everything tunable about one connection: the session's protocol settings and limits
+/// (inherited: limits, storage, credits, queue bounds, keepalive, timeouts) and how the runtime
+/// drives it. Sizes of 0 take the transport's profile (a serial line wants small chunks).
+///
+/// Safe by default: incoming bodies above storage.memory_threshold (4 MiB) go to spill files in
+/// the runtime's private directory when storage.spill_directory is empty, so a 200 MiB message
+/// arrives with the defaults; anything above limits.max_message_size is refused to the sender
+/// before it sends the body.
+struct connection_config : session::session_config {
+  connection_config() {
+    chunk_size = 0;
+    write_batch = 0;
+  }
 
-  /// Body bytes per DATA frame (0 = transport profile).
-  std::size_t chunk_size = 0;
-  /// Target bytes per vectored write (0 = transport profile).
-  std::size_t write_batch = 0;
-  /// Bytes asked of each transport read (0 = transport profile).
+  /// Bytes asked of each read (0 = transport profile).
   std::size_t read_size = 0;
-  /// Batches up to this size are written by the link itself when the writer is idle (no thread
-  /// hand-off: lower latency on a quiet connection); larger ones go to the writer thread.
-  std::size_t inline_write_max = 64u << 10;
-  /// Writes handed to the writer at once (double buffering keeps the stream busy).
-  std::size_t writes_in_flight = 2;
-  /// Reads handed to the receiver at once: bounds received-but-unprocessed bytes to
-  /// reads_in_flight × read_size.
-  std::size_t reads_in_flight = 4;
-
-  /// Messages with a body up to this size travel as one frame and skip the per-message actor.
-  std::size_t single_frame_max = 16u << 10;
-  /// Body bytes an outgoing message actor may have handed to the link but not yet written.
+  /// Spill large incoming bodies to files (in storage.spill_directory, or the runtime's private
+  /// directory when that is empty). Off: bodies stay in memory, bounded by
+  /// limits.max_buffered_bytes, and larger ones fail with wire_errc::memory_limit.
+  bool spill_to_files = true;
+  /// Body bytes an outgoing message actor may have produced beyond what was written.
   std::size_t message_window = 1u << 20;
   /// Bytes of queued outgoing messages the blocking connection::send() lets wait before it
-  /// blocks the caller.
+  /// blocks the caller (small messages have a quarter of it to themselves).
   std::size_t send_queue_limit = 64u << 20;
-
-  /// Credit each incoming message starts with, announced to the peer in HELLO.
-  std::uint64_t initial_message_credit = 4u << 20;
-  /// Credit the connection starts with, announced to the peer in HELLO.
-  std::uint64_t initial_connection_credit = 32u << 20;
-  /// Bytes of delivered-but-unacknowledged incoming messages before the connection stops
-  /// granting credit to the peer (a slow consumer throttles the sender).
-  std::uint64_t delivery_budget = 64u << 20;
-
-  /// Interval between keepalive PINGs (0 = no keepalive).
-  std::chrono::milliseconds keepalive_interval{5'000};
-  /// Silence from the peer after which the connection fails with errc::peer_timeout.
-  std::chrono::milliseconds peer_timeout{15'000};
+  /// How long the destructor of a connection (and close() without an argument) lets queued
+  /// messages drain before it gives up on them (they then fail with runtime_errc::drain_timeout).
+  std::chrono::milliseconds close_timeout{10'000};
+  /// After a connection's last frame is written, how long it waits for the peer to close its end
+  /// before it closes the transport anyway.
+  std::chrono::milliseconds linger{2'000};
+  /// Streams whose reads block (a user's send/recv pair, in-memory pairs) are served by a reader
+  /// and a writer thread: buffers the reader may hand over at once, and batches the writer may
+  /// hold.
+  std::size_t reads_in_flight = 4;
+  std::size_t writes_in_flight = 2;
 };
 
 }  // namespace netcore::actors

@@ -1,88 +1,120 @@
 #pragma once
 
 #include <netcore/actors/config.hpp>
-#include <netcore/actors/outgoing.hpp>
-#include <netcore/actors/runtime.hpp>
-#include <netcore/protocol/reassembler.hpp>
+#include <netcore/actors/interfaces.hpp>
+#include <netcore/actors/messages.hpp>
 #include <netcore/protocol/result.hpp>
 
-#include <caf/actor.hpp>
-#include <caf/fwd.hpp>
-
 #include <chrono>
+#include <cstdint>
 #include <memory>
+#include <string>
+#include <system_error>
 #include <vector>
-
-namespace netcore::transports {
-class byte_stream;
-}
 
 namespace netcore::actors {
 
-/// One connection: many concurrent messages in both directions over one byte stream.
+/// Why connection::receive() returned no message.
+struct receive_error {
+  /// runtime_errc::timed_out; the reason the failed incoming message `id` failed; or, once the
+  /// connection ended and nothing is left, why it ended (runtime_errc::closed after a clean close).
+  std::error_code reason;
+  /// The incoming message that failed (0 when the error is not about one).
+  std::uint64_t id = 0;
+
+  friend bool operator==(const receive_error& a, const receive_error& b) noexcept {
+    return a.reason == b.reason && a.id == b.id;
+  }
+  friend bool operator!=(const receive_error& a, const receive_error& b) noexcept {
+    return !(a == b);
+  }
+};
+
+class connection;
+
+namespace detail {
+struct connection_shared;
+connection make_connection(std::shared_ptr<connection_shared> shared);
+}  // namespace detail
+
+/// A handle to one connection: many concurrent messages in both directions over one byte
+/// stream, made by a runtime (runtime.hpp). Move-only; every method is thread-safe.
 ///
-/// Spawns and wires the connection's actors (link, receiver, reader, writer) in `sys`.
-/// Incoming messages go to the `delivery` actor when one is given (it receives
-/// (deliver_atom, delivery_ptr) and must reply caf::ok_atom to release the delivery budget),
-/// otherwise to a built-in inbox served by receive(). Send outcomes, progress of multi-frame
-/// messages and the connection's end go to `events` when given: (outcome_atom, send_outcome),
-/// (progress_atom, send_progress) after each write, (closed_atom, errc).
+/// Plain C++: send() / receive() block the calling thread (bounded by a byte gate and a
+/// timeout). Actors: actor() is the connection's typed actor (interfaces.hpp), which can be
+/// monitored; attach() a delivery_sink to take deliveries, subscribe() an event_sink to hear
+/// outcomes and the end. Without a sink, incoming messages and failures wait for receive().
 ///
-/// Every method is thread-safe. The blocking ones (send, receive) are for non-actor threads;
-/// actors talk to link() directly: request (send_atom, outgoing_message) → the message id, then
-/// (outcome_atom, send_outcome) when it was written in full or failed.
+/// Destroying a connection closes it like close(): queued messages are written first, for at
+/// most connection_config::close_timeout; what is still queued then fails with
+/// runtime_errc::drain_timeout, reported to the event sinks and in the returned reason. Nothing
+/// is dropped silently.
 class connection {
  public:
-  connection(caf::actor_system& sys, std::unique_ptr<transports::byte_stream> stream,
-             connection_config config = {}, caf::actor delivery = {}, caf::actor events = {});
-  /// Aborts (see abort()). To let queued messages finish first, call close() and wait for
-  /// (closed_atom, errc) on the events actor before destroying the connection.
+  connection() = default;
+  connection(connection&&) noexcept;
+  connection& operator=(connection&&) noexcept;
   ~connection();
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
 
-  /// Queues `msg` for sending and returns its id. Blocks while more than
-  /// connection_config::send_queue_limit bytes of large messages (a quarter of it for small
+  /// True for a handle that refers to a connection.
+  bool valid() const noexcept { return shared_ != nullptr; }
+  explicit operator bool() const noexcept { return valid(); }
+
+  /// Queues `msg` and returns its id; its outcome goes to the event sinks. Blocks while more
+  /// than connection_config::send_queue_limit bytes of large messages (a quarter of it for small
   /// ones, which a large transfer never holds up) wait to be written. Errors:
-  /// errc::disconnected once the connection has ended.
-  protocol::result<std::uint64_t> send(outgoing_message msg);
+  /// runtime_errc::closed once the connection ended.
+  protocol::result<std::uint64_t, std::error_code> send(outgoing_message msg);
+  /// As send(), but never blocks: runtime_errc::backpressure when the gate is full.
+  protocol::result<std::uint64_t, std::error_code> try_send(outgoing_message msg);
+  /// Queues many messages in one go; returns the first id (the others follow consecutively).
+  /// Errors: as send(); runtime_errc::invalid_argument for an empty batch.
+  protocol::result<std::uint64_t, std::error_code> send_batch(std::vector<outgoing_message> msgs);
 
-  /// Queues many messages at once (one actor message); returns the first id (the others follow
-  /// consecutively). Same blocking and errors as send().
-  protocol::result<std::uint64_t> send_batch(std::vector<outgoing_message> msgs);
+  /// The next incoming message, waiting up to `timeout`. A message that failed to arrive (a
+  /// limit, storage, digest, cancel) comes back as a receive_error naming it; so do the end of
+  /// the connection and runtime_errc::timed_out. Messages whose body went to a file belong to
+  /// the caller from here (message_body::path()); untaken ones are removed with the connection.
+  /// Errors: runtime_errc::invalid_argument once a delivery sink is attached.
+  protocol::result<protocol::incoming_message, receive_error>
+  receive(std::chrono::milliseconds timeout);
 
-  /// Waits up to `timeout` for the next complete incoming message (built-in inbox only).
-  /// Errors: errc::timed_out, errc::disconnected (ended and nothing left),
-  /// errc::internal_error when a delivery actor was given.
-  protocol::result<protocol::incoming_message> receive(std::chrono::milliseconds timeout);
-
-  /// Cancels the outgoing message `id`: the peer is told, all its state freed.
+  /// Cancels outgoing message `id`: the peer is told, its outcome is wire_errc::cancelled (a
+  /// no-op once its end is on the wire).
   void cancel(std::uint64_t id);
-  /// Abandons the incoming message `id`: the peer is told, its spill file removed.
+  /// Abandons incoming message `id`: the peer is told, its spill file removed.
   void cancel_incoming(std::uint64_t id);
 
-  /// Graceful close: GOAWAY, finishes queued messages, then closes the stream.
-  void close();
-  /// Immediate teardown: closes the stream; pending sends fail with errc::shutting_down.
+  /// Closes gracefully within connection_config::close_timeout (see close(deadline)).
+  connection_closed close();
+  /// Closes gracefully: no new messages, queued ones written, then GOAWAY; returns once the
+  /// connection ended, with the reason (clean, or runtime_errc::drain_timeout when `deadline`
+  /// passed with messages in flight, which then failed). Idempotent.
+  connection_closed close(std::chrono::milliseconds deadline);
+  /// Ends at once: pending messages fail with runtime_errc::shutting_down. Returns immediately.
   void abort();
 
-  /// The link actor (send side).
-  const caf::actor& link() const noexcept { return link_; }
-  /// The receiver actor (receive side).
-  const caf::actor& receiver() const noexcept { return receiver_; }
+  /// The counters, in one call (an empty connection_stats once the connection is gone).
+  connection_stats stats() const;
+
+  /// Deliveries go to `sink` from now on (those that waited go first). receive() no longer
+  /// serves this connection.
+  void attach(delivery_sink sink);
+  /// `sink` hears outcomes, progress and the end of the connection from now on.
+  void subscribe(event_sink sink);
+  /// The connection's typed actor: send to it from actors, monitor it to learn of its end.
+  const connection_actor& actor() const;
+  /// `n` fresh outgoing ids for (send_atom, id, msg) / (send_atom, first, batch) from actors.
+  std::uint64_t allocate_id(std::uint64_t n = 1);
+  /// The transport, e.g. "tcp 127.0.0.1:4000".
+  const std::string& describe() const;
 
  private:
-  caf::actor_system& sys_;
-  std::shared_ptr<transports::byte_stream> stream_;
-  std::shared_ptr<send_gate> gate_;
-  std::shared_ptr<id_source> ids_;
-  caf::actor link_;
-  caf::actor receiver_;
-  caf::actor reader_;
-  caf::actor writer_;
-  caf::actor inbox_;
-  bool own_inbox_ = false;
-  std::size_t single_frame_max_ = 0;
+  friend connection detail::make_connection(std::shared_ptr<detail::connection_shared> shared);
+  explicit connection(std::shared_ptr<detail::connection_shared> shared);
+  std::shared_ptr<detail::connection_shared> shared_;
 };
 
 }  // namespace netcore::actors

@@ -1,101 +1,209 @@
 #pragma once
 
-// The typed messages the runtime's actors exchange. Include only in actor code: it pulls in CAF.
+// The values applications exchange with a connection: outgoing and incoming messages, what became
+// of them, and the connection's end and counters. Every one is a CAF message type with inspect(),
+// so the typed interfaces (interfaces.hpp) check them at compile time.
 
-#include <netcore/actors/outbound_scheduler.hpp>
-#include <netcore/actors/outgoing.hpp>
-#include <netcore/protocol/encoder.hpp>
+#include <netcore/actors/errors.hpp>
+#include <netcore/protocol/bytes.hpp>
+#include <netcore/protocol/message_body.hpp>
 #include <netcore/protocol/metadata.hpp>
 #include <netcore/protocol/reassembler.hpp>
+#include <netcore/session/stats.hpp>
 
-#include <caf/allowed_unsafe_message_type.hpp>
-#include <caf/atom.hpp>
+#include <caf/meta/load_callback.hpp>
+#include <caf/meta/type_name.hpp>
 
+#include <cstdint>
 #include <memory>
+#include <string>
+#include <system_error>
+#include <utility>
 #include <vector>
 
 namespace netcore::actors {
 
-/// A batch of frames handed to the writer: the encoder's slices reference bytes kept alive by
-/// `owners` until the write completes.
-struct write_job {
-  std::uint64_t sequence = 0;
-  protocol::encoder frames;
-  /// Leading bytes of `frames` already written (by the link's inline attempt).
-  std::size_t skip = 0;
-  std::vector<std::shared_ptr<const void>> owners;
-  /// Per outgoing message: body bytes in this batch (credit returned to message actors).
-  std::vector<std::pair<std::uint64_t, std::size_t>> body_bytes;
-  /// Multi-frame messages whose END is in this batch: sent in full once written.
-  std::vector<std::uint64_t> finished;
-  /// Single-frame messages in this batch and their gate bytes.
-  std::vector<std::pair<std::uint64_t, std::size_t>> singles;
-};
-using write_job_ptr = std::shared_ptr<write_job>;
+/// A message to send: metadata and a body held in memory (shared, never copied by netcore) or
+/// streamed from a file without loading it.
+struct outgoing_message {
+  protocol::message_meta meta;
+  /// The body in memory (null = empty); ignored when file_path is set.
+  std::shared_ptr<const protocol::byte_buffer> bytes;
+  /// A file to stream the body from (read chunk by chunk, never loaded whole).
+  std::string file_path;
 
-/// Bytes read from the transport (a reused buffer and how much of it is filled).
-struct read_buffer {
-  std::shared_ptr<protocol::byte_buffer> bytes;
-  std::size_t size = 0;
+  /// A message to `route` whose body is `body` (moved into shared storage).
+  static outgoing_message from_bytes(std::string route, protocol::byte_buffer body,
+                                     protocol::content_type type = protocol::content_type::raw) {
+    outgoing_message m;
+    m.meta.route = std::move(route);
+    m.meta.type = type;
+    m.bytes = std::make_shared<const protocol::byte_buffer>(std::move(body));
+    return m;
+  }
+  /// A message to `route` with `text` as its body (content type text).
+  static outgoing_message from_text(std::string route, std::string_view text) {
+    return from_bytes(std::move(route), protocol::byte_buffer(text.begin(), text.end()),
+                      protocol::content_type::text);
+  }
+  /// A message to `route` whose body is streamed from the file at `path`. A file that cannot be
+  /// opened or is no regular file fails the message with the OS error (e.g.
+  /// std::errc::no_such_file_or_directory); one that shrinks while it is read fails it with
+  /// wire_errc::size_mismatch; a read error with the OS error.
+  static outgoing_message from_file(std::string route, std::string path) {
+    outgoing_message m;
+    m.meta.route = std::move(route);
+    m.file_path = std::move(path);
+    return m;
+  }
+  /// Body size when it lives in memory (0 for file bodies).
+  std::size_t memory_size() const noexcept { return bytes ? bytes->size() : 0; }
 };
 
-/// A failed incoming message.
+/// Many messages in one actor message (amortises the mailbox cost of many small sends).
+using outgoing_batch = std::vector<outgoing_message>;
+
+/// What became of an outgoing message: written to the stream in full (error empty), or why not.
+struct send_outcome {
+  std::uint64_t id = 0;
+  std::error_code error;
+  bool ok() const noexcept { return !error; }
+};
+
+/// How far an outgoing multi-frame message has got: body bytes written so far, of `total`
+/// (protocol::unknown_size while unknown).
+struct send_progress {
+  std::uint64_t id = 0;
+  std::uint64_t written = 0;
+  std::uint64_t total = 0;
+};
+
+/// An incoming message that failed (limit, storage, digest, cancel, disconnect): the peer's id
+/// for it and why. Nothing that arrives fails silently: it is delivered, or reported here.
 struct incoming_failure {
   std::uint64_t id = 0;
-  protocol::errc error = protocol::errc::ok;
+  std::error_code reason;
 };
 
-/// What the receiver hands to the application: complete messages in completion order and
-/// incoming messages that failed. Acknowledge (reply ok) to release the delivery budget.
+/// What a connection hands its delivery sink: complete messages in completion order, and
+/// incoming messages that failed. Replying caf::ok_atom releases the delivery budget.
 struct delivery {
   std::vector<protocol::incoming_message> messages;
   std::vector<incoming_failure> failures;
-  /// Body bytes held in memory by `messages` (what the acknowledgement releases).
-  std::uint64_t memory_bytes = 0;
 };
-using delivery_ptr = std::shared_ptr<delivery>;
 
-/// A shared list of messages to send in one actor message (amortises mailbox cost).
-using outgoing_batch = std::shared_ptr<std::vector<outgoing_message>>;
+/// A connection ended: `reason` is empty after a clean close (both sides drained), otherwise the
+/// wire code, runtime condition or transport error that ended it.
+struct connection_closed {
+  std::error_code reason;
+  /// The transport, e.g. "tcp 127.0.0.1:4000".
+  std::string transport;
+  bool clean() const noexcept { return !reason; }
+};
 
-// -- atoms (at most 10 characters) --------------------------------------------------------------
+/// A connection's counters (session_stats) with its transport and whether it is still open.
+struct connection_stats {
+  session::session_stats session;
+  std::string transport;
+  bool open = false;
+  /// Deliveries waiting for a delivery sink to be attached.
+  std::size_t pending_deliveries = 0;
+};
 
-using send_atom = caf::atom_constant<caf::atom("nc_send")>;
-using chunk_atom = caf::atom_constant<caf::atom("nc_chunk")>;
-using window_atom = caf::atom_constant<caf::atom("nc_window")>;
-using write_atom = caf::atom_constant<caf::atom("nc_write")>;
-using written_atom = caf::atom_constant<caf::atom("nc_written")>;
-using read_atom = caf::atom_constant<caf::atom("nc_read")>;
-using bytes_atom = caf::atom_constant<caf::atom("nc_bytes")>;
-using credit_atom = caf::atom_constant<caf::atom("nc_credit")>;
-using grant_atom = caf::atom_constant<caf::atom("nc_grant")>;
-using ping_atom = caf::atom_constant<caf::atom("nc_ping")>;
-using pong_atom = caf::atom_constant<caf::atom("nc_pong")>;
-using hello_atom = caf::atom_constant<caf::atom("nc_hello")>;
-using goaway_atom = caf::atom_constant<caf::atom("nc_goaway")>;
-using cancel_atom = caf::atom_constant<caf::atom("nc_cancel")>;
-using peer_cancel_atom = caf::atom_constant<caf::atom("nc_pcancel")>;
-using in_cancel_atom = caf::atom_constant<caf::atom("nc_icancel")>;
-using fail_atom = caf::atom_constant<caf::atom("nc_fail")>;
-using deliver_atom = caf::atom_constant<caf::atom("nc_deliver")>;
-using outcome_atom = caf::atom_constant<caf::atom("nc_outcome")>;
-using closed_atom = caf::atom_constant<caf::atom("nc_closed")>;
-using tick_atom = caf::atom_constant<caf::atom("nc_tick")>;
-using close_atom = caf::atom_constant<caf::atom("nc_close")>;
-using progress_atom = caf::atom_constant<caf::atom("nc_progres")>;
-using flush_atom = caf::atom_constant<caf::atom("nc_flush")>;
-using wire_atom = caf::atom_constant<caf::atom("nc_wire")>;
-using stats_atom = caf::atom_constant<caf::atom("nc_stats")>;
+// -- inspect ------------------------------------------------------------------------------------
+
+namespace detail {
+
+/// Inspects a std::error_code field as a caf::error.
+template <class Inspector>
+typename Inspector::result_type inspect_error(Inspector& f, const char* name, std::uint64_t& id,
+                                              std::error_code& ec) {
+  caf::error tmp = to_caf_error(ec);
+  auto load = caf::meta::load_callback([&]() -> caf::error {
+    ec = to_error_code(tmp);
+    return caf::none;
+  });
+  return f(caf::meta::type_name(name), id, tmp, load);
+}
+
+}  // namespace detail
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, outgoing_message& x) {
+  std::vector<std::uint8_t> tmp;
+  if (x.bytes) tmp = *x.bytes;
+  auto load = caf::meta::load_callback([&]() -> caf::error {
+    x.bytes = std::make_shared<const protocol::byte_buffer>(std::move(tmp));
+    return caf::none;
+  });
+  return f(caf::meta::type_name("netcore.outgoing_message"), x.meta, tmp, x.file_path, load);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, send_outcome& x) {
+  return detail::inspect_error(f, "netcore.send_outcome", x.id, x.error);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, send_progress& x) {
+  return f(caf::meta::type_name("netcore.send_progress"), x.id, x.written, x.total);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, incoming_failure& x) {
+  return detail::inspect_error(f, "netcore.incoming_failure", x.id, x.reason);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, delivery& x) {
+  return f(caf::meta::type_name("netcore.delivery"), x.messages, x.failures);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, connection_closed& x) {
+  caf::error tmp = to_caf_error(x.reason);
+  auto load = caf::meta::load_callback([&]() -> caf::error {
+    x.reason = to_error_code(tmp);
+    return caf::none;
+  });
+  return f(caf::meta::type_name("netcore.connection_closed"), tmp, x.transport, load);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, connection_stats& x) {
+  auto& s = x.session;
+  return f(caf::meta::type_name("netcore.connection_stats"), x.transport, x.open,
+           x.pending_deliveries, s.bytes_in, s.bytes_out, s.frames_in, s.frames_out,
+           s.messages_sent, s.messages_received, s.resync_bytes_dropped, s.credit_stalls,
+           s.open_outgoing, s.open_incoming, s.queued_bytes, s.buffered_bytes);
+}
 
 }  // namespace netcore::actors
 
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(netcore::actors::outgoing_message)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(netcore::actors::outgoing_batch)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(netcore::actors::outbound_item)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(netcore::actors::write_job_ptr)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(netcore::actors::read_buffer)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(netcore::actors::delivery_ptr)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(netcore::actors::send_outcome)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(netcore::actors::send_progress)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(netcore::protocol::settings)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(netcore::protocol::errc)
+namespace netcore::protocol {
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, header_field& x) {
+  return f(caf::meta::type_name("netcore.header_field"), x.name, x.value);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, message_meta& x) {
+  return f(caf::meta::type_name("netcore.message_meta"), x.route, x.type, x.priority, x.headers);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, incoming_message& x) {
+  // The body: its bytes in memory, or the path and size of its file.
+  std::vector<std::uint8_t> bytes = x.body.is_file() ? std::vector<std::uint8_t>{} : x.body.bytes();
+  std::string path = x.body.path();
+  std::uint64_t size = x.body.size();
+  auto load = caf::meta::load_callback([&]() -> caf::error {
+    x.body = path.empty() ? message_body::in_memory(std::move(bytes))
+                          : message_body::in_file(std::move(path), size);
+    return caf::none;
+  });
+  return f(caf::meta::type_name("netcore.incoming_message"), x.id, x.meta, bytes, path, size, load);
+}
+
+}  // namespace netcore::protocol

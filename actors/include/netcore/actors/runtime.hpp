@@ -1,84 +1,140 @@
 #pragma once
 
-// Spawning the runtime's actors one by one. Applications normally use connection (connection.hpp),
-// which wires these together; tests use them directly on CAF's deterministic scheduler.
-
 #include <netcore/actors/config.hpp>
-#include <netcore/actors/outgoing.hpp>
-#include <netcore/actors/send_gate.hpp>
+#include <netcore/actors/connection.hpp>
+#include <netcore/protocol/result.hpp>
+#include <netcore/transports/byte_stream.hpp>
+#include <netcore/transports/pipe_stream.hpp>
+#include <netcore/transports/serial_stream.hpp>
+#include <netcore/transports/tcp_stream.hpp>
 
-#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
 
-#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <string>
+#include <system_error>
 
 namespace netcore::transports {
-class byte_stream;
+class listener;
 }
 
 namespace netcore::actors {
 
-/// Allocates this side's message ids (1, 2, ...), shared by the link and blocking senders.
-struct id_source {
-  std::atomic<std::uint64_t> next{1};
-  std::uint64_t allocate() noexcept { return next.fetch_add(1, std::memory_order_relaxed); }
+/// How a runtime runs its connections.
+struct runtime_config {
+  /// Event-loop threads for descriptor transports (TCP, unix sockets, serial lines): every such
+  /// connection lives on one of them, whatever their number.
+  std::size_t io_threads = 1;
+  /// Polls an idle loop thread makes before it sleeps (CAF's workers spin likewise): lower
+  /// latency after a burst, a little CPU while idle. 0 = sleep at once.
+  std::size_t io_spin_polls = 20000;
+  /// Threads on which the producers of file bodies read their files.
+  std::size_t file_threads = 1;
+  /// Bytes of each loop thread's read buffer (shared by its connections).
+  std::size_t read_buffer = 256u << 10;
+  /// Directory in which the private spill directory is created (empty: $TMPDIR, else /tmp).
+  std::string spill_parent;
 };
 
-/// What the link actor needs.
-struct link_params {
-  connection_config config;
-  /// Effective body bytes per DATA frame and per vectored write.
-  std::size_t chunk_size = 64u << 10;
-  std::size_t write_batch = 1u << 20;
-  /// Takes (write_atom, write_job_ptr) and replies (written_atom, errc).
-  caf::actor writer;
-  /// Receives (outcome_atom, send_outcome) and (closed_atom, errc); may be invalid.
-  caf::actor events;
-  /// Gate of blocking senders (released as their messages leave); may be null.
-  std::shared_ptr<send_gate> gate;
-  /// Id allocator shared with blocking senders.
-  std::shared_ptr<id_source> ids;
-  /// Closed when the link fails, to unblock transport threads; may be null.
-  std::shared_ptr<transports::byte_stream> stream;
+namespace detail {
+struct runtime_impl;
+struct acceptor_core;
+}  // namespace detail
+
+/// Called for every accepted connection, on an event-loop thread: keep it short (store the
+/// connection, attach a sink).
+using accept_handler = std::function<void(connection)>;
+
+/// A listening socket whose accepted connections land on the runtime's event loops. Move-only;
+/// destroying it stops listening (connections already accepted go on).
+class acceptor {
+ public:
+  acceptor() = default;
+  acceptor(acceptor&&) noexcept;
+  acceptor& operator=(acceptor&&) noexcept;
+  ~acceptor();
+
+  /// The TCP port bound (0 for unix sockets).
+  std::uint16_t port() const;
+  /// "tcp 127.0.0.1:4000" or "unix /path".
+  const std::string& describe() const;
+  /// Connections accepted so far.
+  std::uint64_t accepted() const;
+  /// Accepts that failed (e.g. std::errc::too_many_files_open); the acceptor pauses 100 ms after
+  /// each and goes on.
+  std::uint64_t failures() const;
+  /// The last accept failure (empty if none).
+  std::error_code last_error() const;
+  /// Stops listening. Idempotent.
+  void close();
+
+ private:
+  friend class runtime;
+  explicit acceptor(std::shared_ptr<detail::acceptor_core> core);
+  std::shared_ptr<detail::acceptor_core> core_;
 };
 
-/// Spawns the link actor: accepts outgoing messages, time-slices their frames onto the stream.
+/// Runs connections for an actor system: the event-loop threads that every descriptor transport
+/// shares, the threads that read file bodies, and a private spill directory (mode 0700, removed
+/// with the runtime) that incoming bodies go to unless a connection names its own.
 ///
-/// Handles: (send_atom, outgoing_message) → replies the message id; (send_atom, uint64_t id,
-/// outgoing_message) with an id from the shared id_source, no reply; (send_atom, outgoing_batch);
-/// (cancel_atom, id); (wire_atom, receiver); (close_atom); plus the control messages the
-/// receiver forwards (credit, ping, hello, goaway, peer cancel, grants, failures).
-caf::actor spawn_link(caf::actor_system& sys, link_params params);
+/// Destroy it before the actor system and after the connections and acceptors it made: its
+/// destructor aborts connections still open, waits for their actors, stops its threads and
+/// removes the spill directory with whatever is left in it.
+class runtime {
+ public:
+  explicit runtime(caf::actor_system& sys, runtime_config config = {});
+  ~runtime();
+  runtime(const runtime&) = delete;
+  runtime& operator=(const runtime&) = delete;
 
-/// What the receiver actor needs.
-struct receiver_params {
-  connection_config config;
-  /// The link of the same connection (control frames and failures go there).
-  caf::actor link;
-  /// Takes (deliver_atom, delivery_ptr) and replies ok_atom to release the delivery budget.
-  caf::actor delivery;
-  /// Receives (closed_atom, errc); may be invalid.
-  caf::actor events;
-  /// Closed when the receiver fails; may be null.
-  std::shared_ptr<transports::byte_stream> stream;
+  /// The actor system the connections' actors run in.
+  caf::actor_system& system() const noexcept;
+  /// The private spill directory.
+  const std::string& spill_directory() const noexcept;
+
+  /// A connection over any byte stream: a pollable one (native_handle() >= 0) is served by an
+  /// event loop, any other by a reader and a writer thread of its own.
+  connection adopt(std::unique_ptr<transports::byte_stream> stream, connection_config config = {});
+
+  /// Connects over TCP. Errors: as transports::tcp_connect (the OS cause kept, e.g.
+  /// std::errc::connection_refused, transport_errc::resolution_failed).
+  protocol::result<connection, std::error_code>
+  connect_tcp(const std::string& host, std::uint16_t port, connection_config config = {},
+              const transports::tcp_options& opts = {});
+  /// Connects to a unix-domain socket. Errors: as transports::unix_connect.
+  protocol::result<connection, std::error_code> connect_unix(const std::string& path,
+                                                             connection_config config = {});
+  /// Opens a serial line. Errors: as transports::serial_open.
+  protocol::result<connection, std::error_code>
+  open_serial(const std::string& path, const transports::serial_options& opts = {},
+              connection_config config = {});
+  /// A connection over a user's send/recv pair. Errors: as transports::make_pipe_stream.
+  protocol::result<connection, std::error_code> open_pipe(transports::pipe_functions fns,
+                                                          connection_config config = {},
+                                                          transports::stream_profile profile = {});
+
+  /// Listens on TCP; each accepted connection goes to `on_accept`. Errors: as
+  /// transports::listener::tcp.
+  protocol::result<acceptor, std::error_code>
+  listen_tcp(const std::string& address, std::uint16_t port, accept_handler on_accept,
+             connection_config config = {}, const transports::tcp_options& opts = {});
+  /// Listens on a unix-domain socket. Errors: as transports::listener::unix_socket.
+  protocol::result<acceptor, std::error_code>
+  listen_unix(const std::string& path, accept_handler on_accept, connection_config config = {});
+  /// Serves an existing listener.
+  acceptor listen(std::unique_ptr<transports::listener> l, accept_handler on_accept,
+                  connection_config config = {});
+
+  /// Connections whose actors are still running.
+  std::size_t connections() const;
+  /// Event-loop threads (for accounting: threads do not grow with connections).
+  std::size_t io_threads() const noexcept;
+
+ private:
+  std::unique_ptr<detail::runtime_impl> impl_;
 };
-
-/// Spawns the receiver actor: decodes (bytes_atom, read_buffer) into frames, reassembles and
-/// delivers messages, returns flow-control credit, watches the peer's liveness.
-caf::actor spawn_receiver(caf::actor_system& sys, receiver_params params);
-
-/// Spawns the writer (own thread): performs each (write_atom, job) as one vectored write.
-caf::actor spawn_writer(caf::actor_system& sys, std::shared_ptr<transports::byte_stream> stream);
-
-/// Spawns the reader (own thread): reads `read_size` bytes at a time and hands them to
-/// `receiver`, with at most `in_flight` buffers outstanding (a byte-bounded gate).
-caf::actor spawn_reader(caf::actor_system& sys, std::shared_ptr<transports::byte_stream> stream,
-                        caf::actor receiver, std::size_t read_size, std::size_t in_flight);
-
-/// Spawns the actor of one outgoing multi-frame message: produces OPEN, DATA chunks (at most
-/// `window` bytes not yet written) and END with the digest, to `link`.
-caf::actor spawn_message_actor(caf::actor_system& sys, caf::actor link, std::uint64_t id,
-                               outgoing_message msg, std::size_t chunk_size, std::size_t window);
 
 }  // namespace netcore::actors

@@ -13,11 +13,39 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <utility>
 
 /// Payload codecs: raw bytes, UTF-8 text, JSON and MessagePack, tagged by content_type.
-/// Decoding never throws: malformed input is errc::decode_failed.
+/// Decoding never throws: malformed input is codec_errc::decode_failed.
 namespace netcore::protocol::codec {
+
+/// Why a body does not decode (a local condition: never travels on the wire as such).
+enum class codec_errc : int {
+  ok = 0,
+  decode_failed = 1,          ///< The body does not parse as its content type.
+  content_type_mismatch = 2,  ///< The body carries another content type than the one asked for.
+};
+
+/// The category of codec_errc (name "netcore.codec").
+const std::error_category& codec_category() noexcept;
+
+inline std::error_code make_error_code(codec_errc e) noexcept {
+  return {static_cast<int>(e), codec_category()};
+}
+
+}  // namespace netcore::protocol::codec
+
+namespace std {
+template <>
+struct is_error_code_enum<netcore::protocol::codec::codec_errc> : true_type {};
+}  // namespace std
+
+namespace netcore::protocol::codec {
+
+/// A decoded value or a codec error.
+template <class T>
+using result = protocol::result<T, std::error_code>;
 
 /// A body and the content type that tags it in OPEN.
 struct encoded {
@@ -44,29 +72,30 @@ encoded encode_msgpack(const T& value) {
   return out;
 }
 
-/// Checks that `bytes` are valid UTF-8 and returns them as text. Errors: errc::decode_failed.
+/// Checks that `bytes` are valid UTF-8 and returns them as text. Errors: codec_errc::decode_failed.
 result<std::string> decode_text(byte_view bytes);
 
-/// Parses JSON. Errors: errc::decode_failed.
+/// Parses JSON. Errors: codec_errc::decode_failed.
 result<nlohmann::json> decode_json(byte_view bytes);
 
 namespace detail {
 
 /// Deepest container nesting the structured decoders accept (JSON arrays/objects, MessagePack
-/// arrays/maps, empty ones included); deeper input is errc::decode_failed.
+/// arrays/maps, empty ones included); deeper input is codec_errc::decode_failed.
 inline constexpr std::size_t max_nesting_depth = 64;
 
 /// Unpacks exactly one MessagePack object from `bytes`. The input is first checked without
 /// allocating (complete, no trailing bytes, nesting at most max_nesting_depth, every declared
 /// element actually present), then unpacked with limits derived from its size, so the memory
 /// used stays proportional to `bytes.size()` whatever lengths the input claims.
-/// Errors: errc::decode_failed.
+/// Errors: codec_errc::decode_failed.
 result<msgpack::object_handle> unpack_msgpack(byte_view bytes) noexcept;
 
 }  // namespace detail
 
 /// Unpacks exactly one MessagePack object from `bytes` and converts it to T. Errors:
-/// errc::decode_failed (malformed, trailing bytes, too deeply nested, or not convertible to T).
+/// codec_errc::decode_failed (malformed, trailing bytes, too deeply nested, or not convertible to
+/// T).
 template <class T>
 result<T> decode_msgpack(byte_view bytes) {
   result<msgpack::object_handle> oh = detail::unpack_msgpack(bytes);
@@ -76,12 +105,12 @@ result<T> decode_msgpack(byte_view bytes) {
     oh->get().convert(value);
     return result<T>(std::move(value));
   } catch (const std::exception&) {
-    return errc::decode_failed;
+    return std::error_code{codec_errc::decode_failed};
   }
 }
 
 /// Decodes a body tagged `type` into JSON whatever its encoding (json, or msgpack converted to
-/// JSON). Errors: errc::content_type_mismatch for raw/text, errc::decode_failed.
+/// JSON). Errors: codec_errc::content_type_mismatch for raw/text, codec_errc::decode_failed.
 result<nlohmann::json> decode_structured(content_type type, byte_view bytes);
 
 }  // namespace netcore::protocol::codec

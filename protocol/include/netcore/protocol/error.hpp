@@ -6,8 +6,10 @@
 
 namespace netcore::protocol {
 
-/// Every way the wire protocol, a peer or local storage can fail. Values are stable: they travel
-/// in ERROR and CANCEL frames (docs/PROTOCOL.md, "Error codes"), so never renumber them.
+/// The wire codes: what travels in CANCEL, ERROR and GOAWAY frames (docs/PROTOCOL.md, "Error
+/// codes"). Values are stable, never renumber them; numbers that are not listed are free or
+/// retired. Local conditions (a full queue, a timed-out wait, a transport failure, a body that
+/// does not decode) have their own enums in the layers that detect them.
 enum class errc : int {
   ok = 0,
   // -- framing --
@@ -31,19 +33,12 @@ enum class errc : int {
   flow_control = 21,        ///< The peer sent more than the credit it was granted.
   flood = 22,               ///< The peer sent control frames (e.g. PINGs) faster than allowed.
   // -- storage --
-  storage_failed = 30,  ///< Creating, writing or reading a spill file failed (e.g. a full disk).
-  // -- payload codecs --
-  decode_failed = 40,          ///< A body does not parse as its content type.
-  content_type_mismatch = 41,  ///< The body carries another content type than the one asked for.
-  // -- connection --
-  disconnected = 50,    ///< The transport closed or failed.
-  peer_timeout = 51,    ///< The peer stayed silent beyond the keepalive limit.
-  going_away = 52,      ///< The peer sent GOAWAY; no new messages are accepted.
+  storage_failed = 30,  ///< The receiver could not store the body (e.g. a full disk).
+  // -- connection (GOAWAY reasons) --
+  peer_timeout = 51,    ///< The sender of this code heard nothing for too long.
+  going_away = 52,      ///< The sender is going away; no new messages are accepted.
   protocol_error = 53,  ///< The peer violated the protocol badly enough to end the connection.
-  shutting_down = 54,   ///< The local side is closing.
-  send_failed = 55,     ///< The transport refused bytes.
-  timed_out = 56,       ///< A local wait (e.g. for an incoming message) ran out of time.
-  unknown_route = 60,   ///< No handler is registered for a route.
+  shutting_down = 54,   ///< The sender of this code is closing.
   internal_error = 99,  ///< A bug: an invariant did not hold.
 };
 
@@ -54,7 +49,7 @@ std::string_view to_string(errc e) noexcept;
 /// newer versions, garbage) becomes `fallback`.
 errc errc_from_wire(std::uint64_t code, errc fallback) noexcept;
 
-/// The std::error_category of netcore protocol errors (name "netcore").
+/// The std::error_category of the wire codes (name "netcore.wire").
 const std::error_category& protocol_category() noexcept;
 
 /// Wraps `e` in a std::error_code of protocol_category().

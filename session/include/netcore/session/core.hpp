@@ -135,6 +135,10 @@ class core {
   const std::vector<protocol::io_slice>& next_batch();
   /// `n` more bytes of the outstanding batches were written, in order.
   void on_written(std::size_t n);
+  /// Keeps the batch next_batch() returned last alive (with the bodies it references) for as
+  /// long as the returned handle lives: for writers on other threads, whose write may still be
+  /// running when the session has moved on (or ended).
+  std::shared_ptr<const void> last_batch_owner() const;
   /// Batches built and not yet written in full.
   std::size_t unwritten_batches() const noexcept { return outstanding_.size(); }
 
@@ -259,8 +263,8 @@ class core {
   std::optional<std::uint64_t> pending_pong_;
   bool goaway_queued_ = false;
   bool goaway_written_ = false;
-  std::deque<std::unique_ptr<batch>> outstanding_;
-  std::vector<std::unique_ptr<batch>> spare_;
+  std::deque<std::shared_ptr<batch>> outstanding_;
+  std::vector<std::shared_ptr<batch>> spare_;
   std::size_t written_in_front_ = 0;  // bytes of outstanding_.front() already written
   std::vector<protocol::io_slice> no_slices_;
 

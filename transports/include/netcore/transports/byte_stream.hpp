@@ -1,18 +1,21 @@
 #pragma once
 
 #include <netcore/protocol/encoder.hpp>
-#include <netcore/protocol/error.hpp>
 #include <netcore/protocol/result.hpp>
+#include <netcore/transports/errors.hpp>
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <system_error>
 
 namespace netcore::transports {
 
-using protocol::errc;
 using protocol::io_slice;
-using protocol::result;
+
+/// A value or a transport error (an OS error_code, or a transport_errc).
+template <class T>
+using result = protocol::result<T, std::error_code>;
 
 /// Per-transport tuning the runtime applies to a connection: one chunk on the wire is the unit of
 /// delay for every other message, so a slow serial line wants small chunks and a fast socket
@@ -22,45 +25,59 @@ struct stream_profile {
   std::size_t chunk_size = 64u << 10;
   /// Target bytes per vectored write (many chunks coalesced).
   std::size_t write_batch = 1u << 20;
-  /// Bytes asked of each read().
-  std::size_t read_size = 1u << 20;
-  /// Whether the byte stream may corrupt or lose bytes (serial lines): informational.
+  /// Bytes asked of each read.
+  std::size_t read_size = 256u << 10;
+  /// The stream may corrupt or lose bytes (serial lines): the runtime then tolerates and repairs
+  /// what a lost frame costs.
   bool lossy = false;
 };
 
-/// A blocking, ordered, reliable-or-not byte stream: what every transport provides.
+/// An ordered byte stream: what every transport provides.
 ///
-/// One thread reads and another writes at the same time; close() may be called from any thread
-/// and unblocks both. Implementations handle short reads and short writes themselves.
+/// Two ways to drive it. Blocking: one thread reads and another writes at the same time, and
+/// close() from any thread unblocks both (every stream supports this). Polled: a stream with a
+/// descriptor (native_handle() >= 0) may instead be driven by an event loop that waits for
+/// readiness and then calls try_read() and try_write(), which never block. Implementations
+/// handle short reads and writes themselves; none of the calls throws.
 class byte_stream {
  public:
   virtual ~byte_stream() = default;
 
   /// Writes every byte of `slices[0..count)`, in order, blocking as needed.
-  /// Errors: errc::disconnected (peer gone or stream closed), errc::send_failed.
-  virtual errc write(const io_slice* slices, std::size_t count) = 0;
+  /// Errors: transport_errc::closed, transport_errc::end_of_stream, or the OS error.
+  virtual std::error_code write(const io_slice* slices, std::size_t count) = 0;
 
   /// Writes as many bytes of `slices[0..count)` as the stream takes without blocking, in order,
-  /// and returns how many that was (0 when none). The default takes none: the runtime then hands
-  /// every write to its writer thread. Errors: as write().
-  virtual result<std::size_t> try_write(const io_slice* slices, std::size_t count) {
-    (void)slices;
-    (void)count;
-    return std::size_t{0};
-  }
+  /// and returns how many that was (0 when none). The default takes none. Errors: as write().
+  virtual result<std::size_t> try_write(const io_slice* slices, std::size_t count);
 
   /// Reads at least one and at most `max` bytes into `buf`, blocking until some arrive.
-  /// Returns the count, or errc::disconnected when the stream ended (orderly or not).
+  /// Errors: transport_errc::end_of_stream (the peer closed it), transport_errc::closed, or the
+  /// OS error.
   virtual result<std::size_t> read(std::uint8_t* buf, std::size_t max) = 0;
 
-  /// Closes the stream: pending and later read()/write() calls fail with errc::disconnected.
-  /// Idempotent and thread-safe.
+  /// Reads what has arrived, up to `max` bytes, without blocking: 0 when nothing is there yet.
+  /// Errors: as read(); transport_errc::not_pollable for streams whose reads block (the default).
+  virtual result<std::size_t> try_read(std::uint8_t* buf, std::size_t max);
+
+  /// The descriptor an event loop may wait on before try_read()/try_write(), or -1 when the
+  /// stream can only be driven by blocking threads (user functions, in-memory pairs). The stream
+  /// keeps owning it.
+  virtual int native_handle() const noexcept { return -1; }
+
+  /// Ends the writing direction where the transport can (a TCP FIN): the peer reads everything
+  /// written so far, then the end of the stream; reading goes on. Returns false (and does
+  /// nothing) when the transport has no such thing (ttys, user functions).
+  virtual bool shutdown_write() noexcept { return false; }
+
+  /// Closes the stream: pending and later calls fail with transport_errc::closed. Idempotent
+  /// and thread-safe; the descriptor itself is released by the destructor.
   virtual void close() noexcept = 0;
 
   /// Tuning defaults for this kind of stream.
   virtual stream_profile profile() const { return {}; }
 
-  /// A short description for logs (e.g. "tcp 127.0.0.1:4000").
+  /// A short description for logs and errors (e.g. "tcp 127.0.0.1:4000").
   virtual std::string describe() const = 0;
 };
 

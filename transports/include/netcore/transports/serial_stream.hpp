@@ -12,15 +12,20 @@ namespace netcore::transports {
 struct serial_options {
   unsigned baud = 115200;
   enum class parity { none, odd, even } parity_mode = parity::none;
-  enum class stop_bits { one, one_point_five, two } stop = stop_bits::one;
+  enum class stop_bits { one, two } stop = stop_bits::one;
   enum class flow_control { none, software, hardware } flow = flow_control::none;
   unsigned character_size = 8;
 };
 
-/// Opens the serial device at `path` (e.g. /dev/ttyUSB0, or a pty from socat).
-/// Errors: errc::disconnected when it cannot be opened or configured.
-/// Its profile has small chunks (a chunk's time on a slow line delays everyone else) and is
-/// marked lossy.
+/// The tuning of a serial line at `baud`: chunks of about 5 ms of line time (a chunk on a slow
+/// line delays everyone else), marked lossy.
+stream_profile serial_profile(unsigned baud) noexcept;
+
+/// Opens the serial device at `path` (e.g. /dev/ttyUSB0, or a pty from socat) in raw mode with
+/// `opts`. Errors: the OS error (std::errc::no_such_file_or_directory for a missing device,
+/// std::errc::permission_denied, std::errc::inappropriate_io_control_operation when `path` is no
+/// terminal), transport_errc::invalid_argument for a baud rate or character size the line cannot
+/// take.
 result<std::unique_ptr<byte_stream>> serial_open(const std::string& path,
                                                  const serial_options& opts = {});
 

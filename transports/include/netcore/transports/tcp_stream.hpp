@@ -9,7 +9,7 @@
 
 namespace netcore::transports {
 
-/// Options for TCP streams.
+/// Options for TCP streams (applied to connected and accepted sockets alike).
 struct tcp_options {
   /// Disable Nagle's algorithm (lower latency for small messages).
   bool no_delay = true;
@@ -19,25 +19,21 @@ struct tcp_options {
   /// SO_RCVBUF in bytes (0 = kernel autotuning): bytes the peer may have in flight towards a
   /// receiver that is slower than the link. Smaller keeps a request from queueing behind them.
   std::size_t receive_buffer = 0;
+  /// How long tcp_connect() waits for each address to accept (0 = the kernel's own timeout).
+  std::chrono::milliseconds connect_timeout{10'000};
 };
 
-/// Connects to `host`:`port` (IPv4 or IPv6, names resolved). Errors: errc::disconnected.
+/// The tuning of TCP streams: 64 KiB chunks, 1 MiB writes.
+stream_profile tcp_profile() noexcept;
+
+/// Applies `opts` to the connected TCP socket `fd`.
+void apply_tcp_options(int fd, const tcp_options& opts) noexcept;
+
+/// Connects to `host`:`port` (IPv4 or IPv6; names resolved, every address tried in turn).
+/// Errors: transport_errc::resolution_failed (unknown host), or the OS error of the last
+/// address tried: std::errc::connection_refused, std::errc::network_unreachable,
+/// std::errc::timed_out, ...
 result<std::unique_ptr<byte_stream>> tcp_connect(const std::string& host, std::uint16_t port,
                                                  const tcp_options& opts = {});
-
-/// A listening TCP socket.
-class tcp_listener {
- public:
-  /// Listens on `address` ("127.0.0.1", "::1", "0.0.0.0", "::") and `port` (0 = any free port).
-  static result<std::unique_ptr<tcp_listener>>
-  listen(const std::string& address, std::uint16_t port, const tcp_options& opts = {});
-  virtual ~tcp_listener() = default;
-  /// Blocks until a peer connects. Errors: errc::disconnected once close() was called.
-  virtual result<std::unique_ptr<byte_stream>> accept() = 0;
-  /// The port actually bound.
-  virtual std::uint16_t port() const = 0;
-  /// Stops listening; a blocked accept() returns an error. Thread-safe.
-  virtual void close() noexcept = 0;
-};
 
 }  // namespace netcore::transports

@@ -8,8 +8,8 @@
 
 namespace netcore::actors {
 
-/// Bytes a queued message costs the gate besides its body (bookkeeping in the link), so a flood
-/// of tiny messages is bounded too.
+/// Bytes a queued message costs the gate besides its body (bookkeeping in the connection), so a
+/// flood of tiny messages is bounded too.
 inline constexpr std::size_t gate_overhead_per_message = 256;
 
 /// The two accounts of a send_gate: small messages (at most connection_config::single_frame_max
@@ -22,11 +22,11 @@ inline gate_lane gate_lane_of(std::size_t memory_size, bool from_file,
   return !from_file && memory_size <= single_frame_max ? gate_lane::small : gate_lane::large;
 }
 
-/// A byte-bounded gate at the boundary between blocking caller threads and the link actor:
-/// acquire() blocks while more than the lane's limit is queued; the link releases bytes as they
-/// are written. Large messages share `limit`, small ones `limit / 4` (at least 1 MiB). A single
-/// message larger than its limit still passes when nothing of its lane is queued. close() wakes
-/// every waiter and makes acquire() fail from then on.
+/// A byte-bounded gate at the boundary between blocking caller threads and the connection actor:
+/// acquire() blocks while more than the lane's limit is queued; the connection releases bytes as
+/// they are written. Large messages share `limit`, small ones `limit / 4` (at least 1 MiB). A
+/// single message larger than its limit still passes when nothing of its lane is queued. close()
+/// wakes every waiter and makes acquire() fail from then on.
 class send_gate {
  public:
   explicit send_gate(std::size_t limit)
@@ -40,6 +40,17 @@ class send_gate {
     if (closed_) return false;
     used_[k] += bytes;
     return true;
+  }
+  /// What try_acquire() found.
+  enum class attempt { acquired, full, closed };
+  /// Takes room for `bytes` in `lane` if it is there now, never waiting.
+  attempt try_acquire(std::size_t bytes, gate_lane lane) {
+    auto k = index(lane);
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (closed_) return attempt::closed;
+    if (used_[k] != 0 && used_[k] + bytes > limits_[k]) return attempt::full;
+    used_[k] += bytes;
+    return attempt::acquired;
   }
   /// Returns `bytes` of `lane` acquired earlier.
   void release(std::size_t bytes, gate_lane lane) {

@@ -1,0 +1,385 @@
+// The connection actor: its typed behaviour, and pump(), which turns what the session core
+// reported into deliveries, send outcomes, producer windows, writes and the next timer.
+
+#include "connection_actor.hpp"
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+namespace netcore::actors::detail {
+
+std::size_t gate_cost(const outgoing_message& m) noexcept {
+  return m.memory_size() + gate_overhead_per_message;
+}
+
+gate_lane gate_lane_for(const outgoing_message& m, std::size_t single_frame_max) noexcept {
+  return gate_lane_of(m.memory_size(), !m.file_path.empty(), single_frame_max);
+}
+
+connection_state::connection_state(connection_params p, session::clock::time_point now)
+    : params(std::move(p)),
+      core(static_cast<const session::session_config&>(params.config), now, params.ids) {}
+
+connection_impl::connection_impl(caf::actor_config& cfg, connection_params params)
+    : super(cfg, params.loop), params_(std::move(params)) {}
+
+connection_impl_actor connection_impl::handle() {
+  return caf::actor_cast<connection_impl_actor>(this);
+}
+
+void connection_impl::on_exit() {
+  if (state_) {
+    // Whatever is still pending learns that the connection is gone.
+    for (auto& [id, rp] : state_->replies)
+      rp.deliver(send_outcome{id, runtime_errc::shutting_down});
+    for (auto& rp : state_->close_replies)
+      rp.deliver(connection_closed{state_->core.close_reason(), state_->transport});
+    if (state_->params.box) state_->params.box->close(runtime_errc::shutting_down);
+    if (state_->params.gate) state_->params.gate->close();
+    for (auto& [id, p] : state_->producers) caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
+    auto finished = std::move(state_->params.on_finished);
+    state_.reset();
+    if (finished) finished();
+  }
+  super::on_exit();
+}
+
+connection_impl::behavior_type connection_impl::make_behavior() {
+  state_ = std::make_unique<connection_state>(std::move(params_), now());
+  auto& s = st();
+  s.transport = s.params.stream ? s.params.stream->describe() : std::string{"test"};
+  const bool polled = loop() != nullptr && s.params.stream && s.params.stream->native_handle() >= 0;
+  s.io = polled ? make_polled_wire(*this) : make_threaded_wire(*this);
+  s.io->start();
+  pump();  // our HELLO goes out first of all
+  return {
+      // -- the send side --
+      [this](send_atom, outgoing_message& m) -> caf::result<send_outcome> {
+        auto rp = make_response_promise<send_outcome>();
+        const auto id = st().params.ids->allocate();
+        st().replies.emplace(id, rp);
+        submit(id, std::move(m), false);
+        pump();
+        return rp;
+      },
+      [this](send_atom, std::uint64_t id, outgoing_message& m) {
+        if (id == 0) id = st().params.ids->allocate();  // "pick one for me"
+        submit(id, std::move(m), false);
+        pump();
+      },
+      [this](send_atom, std::uint64_t first, outgoing_batch& batch) {
+        if (first == 0) first = st().params.ids->allocate(batch.size());
+        for (std::size_t i = 0; i < batch.size(); ++i)
+          submit(first + i, std::move(batch[i]), false);
+        pump();
+      },
+      [this](gated_atom, std::uint64_t id, outgoing_message& m) {
+        submit(id, std::move(m), true);
+        pump();
+      },
+      [this](gated_atom, std::uint64_t first, outgoing_batch& batch) {
+        for (std::size_t i = 0; i < batch.size(); ++i) submit(first + i, std::move(batch[i]), true);
+        pump();
+      },
+      [this](cancel_atom, std::uint64_t id) {
+        st().core.cancel(id);
+        pump();
+      },
+      // -- control --
+      [this](drop_atom, std::uint64_t id) {
+        st().core.cancel_incoming(id);
+        pump();
+      },
+      [this](attach_atom, delivery_sink& sink) {
+        auto& s = st();
+        s.params.sink = std::move(sink);
+        if (s.params.box) {
+          // What arrived before the sink (into the built-in inbox) goes to the sink first.
+          auto [d, cost] = s.params.box->drain();
+          if (!d.messages.empty() || !d.failures.empty())
+            s.waiting.emplace_front(std::move(d), cost);
+          s.params.box.reset();
+        }
+        auto waiting = std::move(s.waiting);
+        s.waiting.clear();
+        for (auto& [d, cost] : waiting) deliver(std::move(d), cost);
+        pump();
+      },
+      [this](subscribe_atom, event_sink& sink) {
+        auto& s = st();
+        if (s.ended) {
+          send(sink, closed_atom::value, connection_closed{s.core.close_reason(), s.transport});
+          return;
+        }
+        s.event_sinks.push_back(std::move(sink));
+      },
+      [this](close_atom, caf::timespan deadline) -> caf::result<connection_closed> {
+        auto& s = st();
+        if (s.ended) return connection_closed{s.core.close_reason(), s.transport};
+        auto rp = make_response_promise<connection_closed>();
+        s.close_replies.push_back(rp);
+        const auto t = now();
+        s.core.shutdown(t, t + std::chrono::duration_cast<session::clock::duration>(deadline));
+        pump();
+        return rp;
+      },
+      [this](abort_atom) {
+        st().core.abort(runtime_errc::shutting_down);
+        pump();
+      },
+      [this](stats_atom) -> connection_stats {
+        auto& s = st();
+        connection_stats out;
+        out.session = s.core.stats();
+        out.transport = s.transport;
+        out.open = !s.ended;
+        out.pending_deliveries = s.waiting.size();
+        return out;
+      },
+      // -- from producers --
+      [this](chunk_atom, std::uint64_t id, produced_chunk& c) {
+        auto& core = st().core;
+        if (!c.bytes.empty()) core.push(id, c.bytes, std::move(c.owner));
+        if (c.last) core.finish(id, c.digest);
+        pump();
+      },
+      [this](chunk_atom, std::uint64_t id, caf::error& e) {
+        st().core.fail_stream(id, to_error_code(e));
+        pump();
+      },
+      // -- from the transport --
+      [this](readable_atom) {
+        st().io->on_readable();
+        pump();
+      },
+      [this](writable_atom) {
+        st().io->on_writable();
+        pump();
+      },
+      [this](bytes_atom, read_buffer& rb) -> read_buffer {
+        st().core.feed(protocol::byte_view{rb.bytes->data(), rb.size}, now());
+        pump();
+        return std::move(rb);
+      },
+      [this](ended_atom, caf::error& e) { transport_failed(to_error_code(e)); },
+      // -- timers and acknowledgements --
+      [this](tick_atom, std::uint64_t generation) {
+        auto& s = st();
+        if (generation != s.timer_generation) return;  // superseded
+        s.timer_at.reset();
+        s.core.tick(now());
+        pump();
+      },
+      [this](ack_atom, std::uint64_t cost) {
+        st().core.acknowledge(cost);
+        pump();
+      },
+      [this](linger_atom) { quit_when_done(); },
+  };
+}
+
+void connection_impl::submit(std::uint64_t id, outgoing_message msg, bool gated) {
+  auto& s = st();
+  if (gated && s.params.gate)
+    s.gate_held[id] = {gate_cost(msg), gate_lane_for(msg, s.params.config.single_frame_max)};
+  std::error_code e;
+  if (!msg.file_path.empty()) {
+    const int fd = ::open(msg.file_path.c_str(), O_RDONLY | O_CLOEXEC);
+    struct stat info {};
+    if (fd < 0 || ::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
+      e = fd < 0 ? os_error(errno) : std::error_code{os_error(EINVAL)};
+      if (fd >= 0) ::close(fd);
+    } else {
+      e = s.core.open_stream(id, msg.meta, static_cast<std::uint64_t>(info.st_size));
+      if (e)
+        ::close(fd);
+      else
+        spawn_producer(id, std::move(msg), fd);
+    }
+  } else if (msg.memory_size() <= s.params.config.single_frame_max) {
+    e = s.core.send(id, std::move(msg.meta), std::move(msg.bytes));
+  } else {
+    e = s.core.open_stream(id, msg.meta, msg.memory_size());
+    if (!e) spawn_producer(id, std::move(msg), -1);
+  }
+  if (e) on_sent(id, e);  // refused at once: reported like any other outcome
+}
+
+void connection_impl::on_sent(std::uint64_t id, std::error_code reason) {
+  auto& s = st();
+  if (auto g = s.gate_held.find(id); g != s.gate_held.end()) {
+    if (g->second.bytes > 0) s.params.gate->release(g->second.bytes, g->second.lane);
+    s.gate_held.erase(g);
+  }
+  if (auto p = s.producers.find(id); p != s.producers.end()) {
+    // A finished producer has quit already; a failed or cancelled message stops its producer.
+    if (reason) caf::anon_send_exit(p->second, caf::exit_reason::user_shutdown);
+    s.producers.erase(p);
+  }
+  if (auto r = s.replies.find(id); r != s.replies.end()) {
+    r->second.deliver(send_outcome{id, reason});
+    s.replies.erase(r);
+  }
+  for (auto& sink : s.event_sinks) send(sink, outcome_atom::value, send_outcome{id, reason});
+}
+
+void connection_impl::on_progress(const session::progress& p) {
+  auto& s = st();
+  if (auto producer = s.producers.find(p.id); producer != s.producers.end())
+    send(producer->second, window_atom::value, p.delta);
+  // Written body bytes leave the blocking senders' gate at once, so the next large message of a
+  // blocking sender can queue behind this one before it ends.
+  if (auto g = s.gate_held.find(p.id); g != s.gate_held.end()) {
+    const auto released =
+        static_cast<std::size_t>(std::min<std::uint64_t>(p.delta, g->second.bytes));
+    if (released > 0) s.params.gate->release(released, g->second.lane);
+    g->second.bytes -= released;
+  }
+  for (auto& sink : s.event_sinks)
+    send(sink, progress_atom::value, send_progress{p.id, p.written, p.total});
+}
+
+void connection_impl::on_closed(std::error_code reason) {
+  auto& s = st();
+  s.ended = true;
+  if (s.params.box) s.params.box->close(reason);
+  if (s.params.gate) s.params.gate->close();
+  const connection_closed c{reason, s.transport};
+  if (s.params.end) s.params.end->set(c);
+  for (auto& sink : s.event_sinks) send(sink, closed_atom::value, c);
+  for (auto& rp : s.close_replies) rp.deliver(c);
+  s.close_replies.clear();
+}
+
+void connection_impl::deliver(delivery d, std::uint64_t cost) {
+  auto& s = st();
+  if (s.params.sink) {
+    request(s.params.sink, caf::infinite, deliver_atom::value, std::move(d))
+        .then(
+            [this, cost](caf::ok_atom) {
+              if (!state_) return;
+              st().core.acknowledge(cost);
+              pump();
+            },
+            [this, cost](caf::error&) {
+              // The sink is gone: its share of the budget comes back all the same.
+              if (!state_) return;
+              st().core.acknowledge(cost);
+              pump();
+            });
+    return;
+  }
+  s.waiting.emplace_back(std::move(d), cost);
+}
+
+void connection_impl::hand_over() {
+  auto& s = st();
+  if (s.pending.messages.empty() && s.pending.failures.empty()) return;
+  delivery d = std::move(s.pending);
+  s.pending = delivery{};
+  const auto cost = s.pending_cost;
+  s.pending_cost = 0;
+  deliver(std::move(d), cost);
+}
+
+void connection_impl::pump() {
+  if (!state_) return;
+  auto& s = st();
+  for (int round = 0; round < 16; ++round) {
+    while (auto e = s.core.poll()) {
+      std::visit(
+          [this, &s](auto& ev) {
+            using T = std::decay_t<decltype(ev)>;
+            if constexpr (std::is_same_v<T, session::received>) {
+              if (!s.params.sink && s.params.box) {
+                s.params.box->push(std::move(ev.message), ev.cost);  // taken one by one
+              } else {
+                s.pending.messages.push_back(std::move(ev.message));
+                s.pending_cost += ev.cost;
+              }
+            } else if constexpr (std::is_same_v<T, session::receive_failed>) {
+              if (!s.params.sink && s.params.box)
+                s.params.box->push(incoming_failure{ev.id, ev.reason});
+              else
+                s.pending.failures.push_back(incoming_failure{ev.id, ev.reason});
+            } else if constexpr (std::is_same_v<T, session::sent>) {
+              on_sent(ev.id, ev.reason);
+            } else if constexpr (std::is_same_v<T, session::progress>) {
+              on_progress(ev);
+            } else if constexpr (std::is_same_v<T, session::closed>) {
+              hand_over();  // what arrived before the end goes first
+              on_closed(ev.reason);
+            }
+          },
+          *e);
+    }
+    hand_over();
+    if (!s.finishing) s.io->flush();  // writing may settle batches: more events
+    if (!s.core.has_events()) break;
+  }
+  if (s.core.done() && !s.finishing) {
+    if (s.io->idle()) {
+      s.finishing = true;
+      if (!s.io->finish()) {
+        quit_when_done();  // nothing to wait for
+        return;
+      }
+    } else if (!s.linger_armed) {
+      // The last bytes are still being written: they get the linger time, not forever (a peer
+      // that stopped reading never takes them).
+      s.linger_armed = true;
+      delayed_send(handle(), s.params.config.linger, linger_atom::value);
+    }
+  }
+  schedule_timer();
+}
+
+void connection_impl::schedule_timer() {
+  auto& s = st();
+  if (s.finishing) {
+    if (!s.linger_armed) {
+      s.linger_armed = true;
+      delayed_send(handle(), s.params.config.linger, linger_atom::value);
+    }
+    return;
+  }
+  auto at = s.core.next_deadline();
+  if (!at || (s.timer_at && *s.timer_at <= *at)) return;
+  s.timer_at = at;
+  const auto delay = std::max(*at - now(), session::clock::duration::zero());
+  delayed_send(handle(), delay, tick_atom::value, ++s.timer_generation);
+}
+
+void connection_impl::transport_failed(std::error_code reason) {
+  if (!state_) return;
+  st().core.on_transport_closed(reason);
+  pump();
+  quit_when_done();
+}
+
+void connection_impl::quit_when_done() {
+  if (!state_) return;
+  auto& s = st();
+  s.io->close();
+  if (!s.ended) {
+    // The linger ran out or the transport is gone without the core having ended: end it now.
+    s.core.on_transport_closed(transport_errc::closed);
+    pump();
+  }
+  quit();
+}
+
+connection_impl_actor spawn_connection(caf::actor_system& sys, connection_params params) {
+  caf::actor_config cfg{params.loop};
+  return sys.spawn_class<connection_impl, caf::no_spawn_options>(cfg, std::move(params));
+}
+
+}  // namespace netcore::actors::detail

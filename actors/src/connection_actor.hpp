@@ -1,0 +1,162 @@
+#pragma once
+
+// The connection actor: a thin typed shell around session::core. Its mailbox takes the public
+// connection interface and the runtime's internal messages; every handler calls into the core,
+// then pump() turns what the core reported into deliveries, outcomes and writes.
+
+#include "inbox.hpp"
+#include "internal.hpp"
+#include "on_loop.hpp"
+#include "send_gate.hpp"
+
+#include <netcore/actors/config.hpp>
+#include <netcore/session/core.hpp>
+#include <netcore/transports/byte_stream.hpp>
+
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+namespace netcore::actors::detail {
+
+/// How a connection ended, kept where its handle can read it after the actor is gone.
+struct end_slot {
+  std::mutex mutex;
+  std::optional<connection_closed> closed;
+  void set(const connection_closed& c) {
+    std::lock_guard<std::mutex> guard{mutex};
+    if (!closed) closed = c;
+  }
+  std::optional<connection_closed> get() {
+    std::lock_guard<std::mutex> guard{mutex};
+    return closed;
+  }
+};
+
+/// What a connection actor is made of.
+struct connection_params {
+  /// The configuration, with every 0 ("take the transport profile") resolved.
+  connection_config config;
+  /// The transport; null only in tests that give a writer instead.
+  std::shared_ptr<transports::byte_stream> stream;
+  /// The loop it runs on when the stream is pollable; null: CAF's workers, and the stream is
+  /// served by a reader and a writer thread.
+  io_loop* loop = nullptr;
+  /// Where producers of file bodies run (their reads block); null: CAF's workers.
+  io_loop* file_loop = nullptr;
+  std::shared_ptr<session::id_source> ids;
+  /// The blocking senders' gate (connection::send), released as their bytes are written.
+  std::shared_ptr<send_gate> gate;
+  /// Where deliveries go while no delivery sink is attached (connection::receive); may be null.
+  std::shared_ptr<inbox> box;
+  delivery_sink sink;
+  event_sink events;
+  /// Tests: the writer to use instead of a thread of its own (no reader is started then).
+  writer_actor test_writer;
+  /// Called once the actor finished (the runtime's registry).
+  std::function<void()> on_finished;
+  /// Where the end of the connection is recorded for its handle; may be null.
+  std::shared_ptr<end_slot> end;
+};
+
+class connection_impl;
+
+/// How a connection reaches its bytes: polled on the event loop, or through reader and writer
+/// threads. The wire feeds the core and writes its batches; the actor pumps afterwards.
+class wire {
+ public:
+  virtual ~wire() = default;
+  /// Starts reading.
+  virtual void start() = 0;
+  /// Writes what the core has to send, as far as the transport takes it now.
+  virtual void flush() = 0;
+  /// The event loop says the descriptor is readable / writable (polled wires).
+  virtual void on_readable() {}
+  virtual void on_writable() {}
+  /// Nothing of the core's output is waiting for the transport.
+  virtual bool idle() const = 0;
+  /// The session is done and its last bytes are out: end the writing direction (the peer then
+  /// sees the end of the stream) and return true to read on until the peer's end or the linger
+  /// time; false when the transport cannot half-close (the connection then closes at once).
+  virtual bool finish() = 0;
+  /// Closes the transport now.
+  virtual void close() = 0;
+};
+
+std::unique_ptr<wire> make_polled_wire(connection_impl& self);
+std::unique_ptr<wire> make_threaded_wire(connection_impl& self);
+
+/// The state of a connection actor (destroyed when the actor exits, on its own thread).
+struct connection_state {
+  connection_state(connection_params p, session::clock::time_point now);
+
+  connection_params params;
+  session::core core;
+  std::unique_ptr<wire> io;
+  delivery pending;  // decoded by the current pump, not yet handed over
+  std::uint64_t pending_cost = 0;
+  std::deque<std::pair<delivery, std::uint64_t>> waiting;  // for a sink to be attached
+  std::vector<event_sink> event_sinks;
+  std::unordered_map<std::uint64_t, caf::typed_response_promise<send_outcome>> replies;
+  struct gated {
+    std::size_t bytes = 0;
+    gate_lane lane = gate_lane::small;
+  };
+  std::unordered_map<std::uint64_t, gated> gate_held;
+  std::unordered_map<std::uint64_t, producer_actor> producers;
+  std::vector<caf::typed_response_promise<connection_closed>> close_replies;
+  std::optional<session::clock::time_point> timer_at;
+  std::uint64_t timer_generation = 0;
+  bool ended = false;      // the core reported closed
+  bool finishing = false;  // the wire was told to finish
+  bool linger_armed = false;
+  std::string transport;
+};
+
+/// The connection actor itself.
+class connection_impl final : public on_loop<connection_impl_actor::base> {
+ public:
+  using super = on_loop<connection_impl_actor::base>;
+  connection_impl(caf::actor_config& cfg, connection_params params);
+
+  behavior_type make_behavior() override;
+  void on_exit() override;
+  const char* name() const override { return "netcore.connection"; }
+
+  connection_state& st() { return *state_; }
+  session::clock::time_point now() { return clock().now(); }
+  /// Turns what the core reported into deliveries, outcomes and writes, and keeps the timer.
+  void pump();
+  /// The transport ended under the core (read error, EOF, write error).
+  void transport_failed(std::error_code reason);
+  connection_impl_actor handle();
+
+ private:
+  void submit(std::uint64_t id, outgoing_message msg, bool gated);
+  void spawn_producer(std::uint64_t id, outgoing_message msg, int fd);
+  void on_sent(std::uint64_t id, std::error_code reason);
+  void on_progress(const session::progress& p);
+  void on_closed(std::error_code reason);
+  void hand_over();
+  void deliver(delivery d, std::uint64_t cost);
+  void schedule_timer();
+  void quit_when_done();
+
+  connection_params params_;
+  std::unique_ptr<connection_state> state_;
+};
+
+/// Spawns a connection actor (on params.loop when set).
+connection_impl_actor spawn_connection(caf::actor_system& sys, connection_params params);
+
+/// The cost on the blocking senders' gate of `m`, and the account it is charged to.
+std::size_t gate_cost(const outgoing_message& m) noexcept;
+gate_lane gate_lane_for(const outgoing_message& m, std::size_t single_frame_max) noexcept;
+
+}  // namespace netcore::actors::detail

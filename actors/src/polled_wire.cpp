@@ -1,0 +1,162 @@
+// The wire of a pollable stream: the connection actor runs on the stream's event loop, reads
+// where the bytes arrive (into the loop's shared buffer, decoded at once), writes inline while
+// the socket takes the bytes and waits for writability otherwise. No thread of its own.
+
+#include "connection_actor.hpp"
+
+#include <netcore/actors/errors.hpp>
+
+#include <caf/send.hpp>
+
+#include <asio/posix/stream_descriptor.hpp>
+
+namespace netcore::actors::detail {
+
+namespace {
+
+// Bytes one connection may read per turn before it lets the other connections of its loop run
+// (a fair share of the loop's CPU).
+constexpr std::size_t read_budget_buffers = 4;
+
+class polled_wire final : public wire {
+ public:
+  explicit polled_wire(connection_impl& self)
+      : self_(self), stream_(*self.st().params.stream), loop_(*self.loop()),
+        descriptor_(loop_.context(), stream_.native_handle()) {}
+
+  ~polled_wire() override {
+    asio::error_code ignored;
+    descriptor_.cancel(ignored);
+    descriptor_.release();  // the stream owns the descriptor and closes it
+  }
+
+  void start() override { arm(read_armed_, asio::posix::descriptor_base::wait_read); }
+
+  void flush() override {
+    auto& core = self_.st().core;
+    while (!broken_) {
+      if (!current_) {
+        if (!core.wants_write()) return;
+        const auto& slices = core.next_batch();
+        if (slices.empty()) return;
+        current_ = &slices;
+        current_owner_ = core.last_batch_owner();
+        offset_ = 0;
+        total_ = 0;
+        for (const auto& s : slices) total_ += s.size;
+      }
+      rest_.clear();
+      std::size_t skip = offset_;
+      for (const auto& s : *current_) {
+        if (skip >= s.size) {
+          skip -= s.size;
+          continue;
+        }
+        rest_.push_back({static_cast<const std::uint8_t*>(s.data) + skip, s.size - skip});
+        skip = 0;
+      }
+      auto r = stream_.try_write(rest_.data(), rest_.size());
+      if (!r) {
+        fail(r.error());
+        return;
+      }
+      const std::size_t n = *r;
+      offset_ += n;
+      const bool whole = offset_ == total_;
+      if (whole) {
+        current_ = nullptr;  // on_written() may recycle the batch: forget it first
+        current_owner_.reset();
+      }
+      if (n > 0) core.on_written(n);
+      if (!whole) {
+        arm(write_armed_, asio::posix::descriptor_base::wait_write);
+        return;
+      }
+    }
+  }
+
+  void on_readable() override {
+    read_armed_ = false;
+    auto& core = self_.st().core;
+    const std::size_t size = loop_.read_buffer_size();
+    for (std::size_t turn = 0; turn < read_budget_buffers && !broken_; ++turn) {
+      auto r = stream_.try_read(loop_.read_buffer(), size);
+      if (!r) {
+        fail(r.error());
+        return;
+      }
+      if (*r == 0) {
+        // Drained: the next edge comes with new bytes.
+        arm(read_armed_, asio::posix::descriptor_base::wait_read);
+        return;
+      }
+      core.feed(protocol::byte_view{loop_.read_buffer(), *r}, self_.now());
+    }
+    // The budget is spent with bytes still waiting: come back after the others had their turn.
+    if (!broken_) caf::anon_send(self_.handle(), readable_atom::value);
+  }
+
+  void on_writable() override {
+    write_armed_ = false;
+    flush();
+  }
+
+  bool idle() const override { return current_ == nullptr; }
+
+  bool finish() override {
+    // Our FIN follows the last frame; reading goes on until the peer's end (or the linger), so
+    // that closing never resets a connection whose peer is still reading our last frames.
+    return stream_.shutdown_write();
+  }
+
+  void close() override {
+    broken_ = true;
+    asio::error_code ignored;
+    descriptor_.cancel(ignored);
+    stream_.close();
+  }
+
+ private:
+  void arm(bool& armed, asio::posix::descriptor_base::wait_type what) {
+    if (armed || broken_) return;
+    armed = true;
+    auto self = self_.handle();
+    const bool read = what == asio::posix::descriptor_base::wait_read;
+    descriptor_.async_wait(what, [self, read](const asio::error_code& ec) {
+      if (ec == asio::error::operation_aborted) return;
+      if (read)
+        caf::anon_send(self, readable_atom::value);
+      else
+        caf::anon_send(self, writable_atom::value);
+    });
+  }
+
+  // The transport failed while the actor is in the middle of a handler: the failure is handled
+  // as a message of its own, after the current pump.
+  void fail(std::error_code e) {
+    broken_ = true;
+    current_ = nullptr;
+    caf::anon_send(self_.handle(), ended_atom::value, to_caf_error(e));
+  }
+
+  connection_impl& self_;
+  transports::byte_stream& stream_;
+  io_loop& loop_;
+  asio::posix::stream_descriptor descriptor_;
+  const std::vector<protocol::io_slice>* current_ = nullptr;  // the batch being written
+  std::shared_ptr<const void> current_owner_;                 // ... kept alive while it is
+  std::size_t offset_ = 0;                                    // bytes of it written
+  std::size_t total_ = 0;
+  std::vector<protocol::io_slice> rest_;
+  bool read_armed_ = false;
+  bool write_armed_ = false;
+  bool broken_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<wire> make_polled_wire(connection_impl& self) {
+  return std::make_unique<polled_wire>(self);
+}
+
+}  // namespace netcore::actors::detail

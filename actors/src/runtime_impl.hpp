@@ -1,0 +1,63 @@
+#pragma once
+
+// The runtime's insides, shared by runtime.cpp, connection.cpp and acceptor.cpp.
+
+#include "connection_actor.hpp"
+#include "io_loop.hpp"
+
+#include <netcore/actors/runtime.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace netcore::actors::detail {
+
+/// What a connection handle shares with the runtime and the connection actor.
+struct connection_shared {
+  caf::actor_system* sys = nullptr;
+  connection_impl_actor impl;
+  connection_actor actor;
+  std::shared_ptr<send_gate> gate;
+  std::shared_ptr<inbox> box;
+  std::shared_ptr<session::id_source> ids;
+  std::shared_ptr<end_slot> end;
+  std::size_t single_frame_max = 0;
+  std::chrono::milliseconds close_timeout{0};
+  std::string transport;
+  std::atomic<bool> sink_attached{false};
+  std::atomic<bool> closed{false};
+};
+
+struct runtime_impl {
+  runtime_impl(caf::actor_system& sys, runtime_config cfg);
+  ~runtime_impl();
+
+  connection adopt(std::unique_ptr<transports::byte_stream> stream, connection_config config);
+  io_loop* next_loop();
+  void finished(caf::actor_id id);
+  void add(acceptor_core* a);
+  void remove(acceptor_core* a);
+
+  caf::actor_system& sys;
+  runtime_config config;
+  std::string spill_dir;
+  std::vector<std::unique_ptr<io_loop>> loops;
+  std::unique_ptr<io_loop> file_loop;
+  std::atomic<std::size_t> next{0};
+
+  mutable std::mutex mutex;
+  std::condition_variable all_done;
+  std::unordered_map<caf::actor_id, connection_impl_actor> live;
+  std::set<acceptor_core*> acceptors;
+};
+
+/// Stops an acceptor from any thread and waits until its loop let go of it (acceptor.cpp).
+void stop_acceptor(acceptor_core* a);
+
+}  // namespace netcore::actors::detail
