@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <mutex>
@@ -100,6 +101,13 @@ struct server_report {
   double accept_seconds;
 };
 
+runtime_config loop_config() {
+  runtime_config c;
+  if (auto* v = std::getenv("NETCORE_BENCH_IO_SPIN"))
+    c.io_spin_polls = std::strtoul(v, nullptr, 10);
+  return c;
+}
+
 connection_config quiet_config() {
   connection_config c;
   c.spill_to_files = false;
@@ -116,7 +124,7 @@ connection_config quiet_config() {
     apply(cfg);
     cfg.set("logger.verbosity", caf::atom("quiet"));
     caf::actor_system sys{cfg};
-    runtime rt{sys};
+    runtime rt{sys, loop_config()};
     auto echo = sys.spawn([](delivery_sink::pointer self) -> delivery_sink::behavior_type {
       return {[self](deliver_atom, delivery& d) {
         auto conn = caf::actor_cast<connection_actor>(self->current_sender());
@@ -185,7 +193,7 @@ using get_latencies_atom = caf::atom_constant<caf::atom("latencies")>;
     apply(cfg);
     cfg.set("logger.verbosity", caf::atom("quiet"));
     caf::actor_system sys{cfg};
-    runtime rt{sys};
+    runtime rt{sys, loop_config()};
     // One actor takes every reply: the body carries the send time.
     auto driver = sys.spawn([](caf::stateful_actor<latency_state>* self) -> caf::behavior {
       return {

@@ -59,22 +59,13 @@ delivery_sink::behavior_type answerer(delivery_sink::pointer self, connection_ac
   };
 }
 
-/// How the runtimes here run their event loops. A server and two clients share this process and
-/// its cores: loops that sleep as soon as they are idle leave the cores to the others (by default
-/// an idle loop spins a little first, which suits one runtime per process).
-actors::runtime_config sharing_cores() {
-  actors::runtime_config rc;
-  rc.io_spin_polls = 0;
-  return rc;
-}
-
 /// One client: a few requests, each followed by a blocking wait for its reply.
 bool client(int number, std::uint16_t port) {
   const long long first = number * 10;
   caf::actor_system_config cfg;
   actors::apply(cfg);
   caf::actor_system sys{cfg};
-  actors::runtime rt{sys, sharing_cores()};
+  actors::runtime rt{sys};
   auto conn = rt.connect_tcp("127.0.0.1", port);  // no delivery sink: receive() serves
   if (!conn) {
     std::printf("client %d: connect failed: %s\n", number, conn.error().message().c_str());
@@ -115,7 +106,7 @@ int main() {
   caf::actor_system_config cfg;
   actors::apply(cfg);
   caf::actor_system sys{cfg};
-  actors::runtime rt{sys, sharing_cores()};  // after the actor system, before the connections
+  actors::runtime rt{sys};  // after the actor system, before the connections
 
   // The server: one connection and one answering actor per accepted client. The handler runs
   // on an event-loop thread: it attaches the sink and stores the connection, nothing more.

@@ -173,7 +173,7 @@ connection_impl::behavior_type connection_impl::make_behavior() {
       // -- timers and acknowledgements --
       [this](tick_atom, std::uint64_t generation) {
         auto& s = st();
-        if (generation != s.timer_generation) return;  // superseded
+        if (generation != s.timer_generation && generation != wire_tick) return;  // superseded
         s.timer_at.reset();
         s.core.tick(now());
         pump();
@@ -183,6 +183,12 @@ connection_impl::behavior_type connection_impl::make_behavior() {
         pump();
       },
       [this](linger_atom) { quit_when_done(); },
+      [this](flush_atom) {
+        auto& s = st();
+        s.flush_pending = false;
+        if (!s.finishing) s.io->flush();
+        pump();
+      },
   };
 }
 
@@ -283,6 +289,14 @@ void connection_impl::deliver(delivery d, std::uint64_t cost) {
 void connection_impl::hand_over() {
   auto& s = st();
   if (s.pending.messages.empty() && s.pending.failures.empty()) return;
+  if (!s.params.sink && s.params.box) {
+    // receive() takes them one by one, each acknowledging its own cost.
+    s.params.box->push(s.pending, s.pending_costs);
+    s.pending_cost = 0;
+    s.pending_costs.clear();
+    return;
+  }
+  s.pending_costs.clear();
   delivery d = std::move(s.pending);
   s.pending = delivery{};
   const auto cost = s.pending_cost;
@@ -299,17 +313,11 @@ void connection_impl::pump() {
           [this, &s](auto& ev) {
             using T = std::decay_t<decltype(ev)>;
             if constexpr (std::is_same_v<T, session::received>) {
-              if (!s.params.sink && s.params.box) {
-                s.params.box->push(std::move(ev.message), ev.cost);  // taken one by one
-              } else {
-                s.pending.messages.push_back(std::move(ev.message));
-                s.pending_cost += ev.cost;
-              }
+              s.pending.messages.push_back(std::move(ev.message));
+              s.pending_cost += ev.cost;
+              s.pending_costs.push_back(ev.cost);
             } else if constexpr (std::is_same_v<T, session::receive_failed>) {
-              if (!s.params.sink && s.params.box)
-                s.params.box->push(incoming_failure{ev.id, ev.reason});
-              else
-                s.pending.failures.push_back(incoming_failure{ev.id, ev.reason});
+              s.pending.failures.push_back(incoming_failure{ev.id, ev.reason});
             } else if constexpr (std::is_same_v<T, session::sent>) {
               on_sent(ev.id, ev.reason);
             } else if constexpr (std::is_same_v<T, session::progress>) {
@@ -322,9 +330,11 @@ void connection_impl::pump() {
           *e);
     }
     hand_over();
-    if (!s.finishing) s.io->flush();  // writing may settle batches: more events
     if (!s.core.has_events()) break;
   }
+  // Writes wait until the mailbox is worked through: a burst of sends or of producer chunks then
+  // leaves in one vectored write instead of one write per message.
+  if (!s.finishing && s.core.wants_write() && s.io->ready()) request_flush();
   if (s.core.done() && !s.finishing) {
     if (s.io->idle()) {
       s.finishing = true;
@@ -342,6 +352,13 @@ void connection_impl::pump() {
   schedule_timer();
 }
 
+void connection_impl::request_flush() {
+  auto& s = st();
+  if (s.flush_pending) return;
+  s.flush_pending = true;
+  send(handle(), flush_atom::value);
+}
+
 void connection_impl::schedule_timer() {
   auto& s = st();
   if (s.finishing) {
@@ -352,7 +369,9 @@ void connection_impl::schedule_timer() {
     return;
   }
   auto at = s.core.next_deadline();
-  if (!at || (s.timer_at && *s.timer_at <= *at)) return;
+  if (!at) return;
+  if (s.io->set_timer(*at)) return;  // the event loop keeps it
+  if (s.timer_at && *s.timer_at <= *at) return;
   s.timer_at = at;
   const auto delay = std::max(*at - now(), session::clock::duration::zero());
   delayed_send(handle(), delay, tick_atom::value, ++s.timer_generation);

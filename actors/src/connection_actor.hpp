@@ -81,12 +81,20 @@ class wire {
   virtual void on_writable() {}
   /// Nothing of the core's output is waiting for the transport.
   virtual bool idle() const = 0;
+  /// flush() can write now (not waiting for writability, a writer slot free).
+  virtual bool ready() const = 0;
   /// The session is done and its last bytes are out: end the writing direction (the peer then
   /// sees the end of the stream) and return true to read on until the peer's end or the linger
   /// time; false when the transport cannot half-close (the connection then closes at once).
   virtual bool finish() = 0;
   /// Closes the transport now.
   virtual void close() = 0;
+  /// Wakes the actor with (tick_atom, wire_tick) at `at` (or soon after); a later call replaces
+  /// the time. Returns false when the wire has no timer of its own (the actor then uses CAF's).
+  virtual bool set_timer(session::clock::time_point at) {
+    (void)at;
+    return false;
+  }
 };
 
 std::unique_ptr<wire> make_polled_wire(connection_impl& self);
@@ -101,6 +109,7 @@ struct connection_state {
   std::unique_ptr<wire> io;
   delivery pending;  // decoded by the current pump, not yet handed over
   std::uint64_t pending_cost = 0;
+  std::vector<std::uint64_t> pending_costs;  // per message (the inbox acknowledges one by one)
   std::deque<std::pair<delivery, std::uint64_t>> waiting;  // for a sink to be attached
   std::vector<event_sink> event_sinks;
   std::unordered_map<std::uint64_t, caf::typed_response_promise<send_outcome>> replies;
@@ -113,8 +122,9 @@ struct connection_state {
   std::vector<caf::typed_response_promise<connection_closed>> close_replies;
   std::optional<session::clock::time_point> timer_at;
   std::uint64_t timer_generation = 0;
-  bool ended = false;      // the core reported closed
-  bool finishing = false;  // the wire was told to finish
+  bool flush_pending = false;  // a flush_atom is on its way to ourselves
+  bool ended = false;          // the core reported closed
+  bool finishing = false;      // the wire was told to finish
   bool linger_armed = false;
   std::string transport;
 };
@@ -146,6 +156,7 @@ class connection_impl final : public on_loop<connection_impl_actor::base> {
   void hand_over();
   void deliver(delivery d, std::uint64_t cost);
   void schedule_timer();
+  void request_flush();
   void quit_when_done();
 
   connection_params params_;

@@ -8,6 +8,7 @@
 #include <netcore/actors/connection.hpp>
 #include <netcore/actors/messages.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -23,7 +24,9 @@ class inbox {
   /// Called with the cost of every message taken (releases the delivery budget).
   using ack_function = std::function<void(std::uint64_t cost)>;
 
-  explicit inbox(ack_function ack) : ack_(std::move(ack)) {}
+  /// `spin`: how long take() polls for an item before it sleeps (an idle vCPU adds tens of µs to
+  /// a sleeping thread's wake-up on these machines; a short spin hides it for request/reply).
+  inbox(ack_function ack, std::chrono::microseconds spin) : ack_(std::move(ack)), spin_(spin) {}
   /// Messages nobody took: their spill files were never handed over, so they are removed.
   ~inbox();
   inbox(const inbox&) = delete;
@@ -33,6 +36,8 @@ class inbox {
   void push(protocol::incoming_message m, std::uint64_t cost);
   /// Adds a failure report.
   void push(incoming_failure f);
+  /// Adds what one pump of the connection produced, in order, under one lock and one wake-up.
+  void push(delivery& d, const std::vector<std::uint64_t>& costs);
   /// The connection ended: once the inbox is empty, take() reports `reason` (or
   /// runtime_errc::closed after a clean close).
   void close(std::error_code reason);
@@ -57,6 +62,8 @@ class inbox {
     std::uint64_t cost = 0;
   };
   ack_function ack_;
+  std::chrono::microseconds spin_;
+  std::atomic<std::size_t> ready_count_{0};  // items + (closed ? 1 : 0), for the spin
   mutable std::mutex mutex_;
   std::condition_variable ready_;
   std::deque<item> items_;

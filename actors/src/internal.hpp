@@ -31,6 +31,10 @@ using read_atom = caf::atom_constant<caf::atom("nc_read")>;        // reader thr
 using tick_atom = caf::atom_constant<caf::atom("nc_tick")>;        // timer → connection
 using ack_atom = caf::atom_constant<caf::atom("nc_ack")>;          // built-in inbox → connection
 using linger_atom = caf::atom_constant<caf::atom("nc_linger")>;    // timer → connection
+using flush_atom = caf::atom_constant<caf::atom("nc_flush")>;      // connection → itself
+
+/// The generation of ticks that come from a wire's own timer (always current).
+inline constexpr std::uint64_t wire_tick = ~std::uint64_t{0};
 
 // -- values -------------------------------------------------------------------------------------
 
@@ -109,7 +113,8 @@ using connection_impl_actor = connection_actor::extend<
     caf::reacts_to<chunk_atom, std::uint64_t, caf::error>, caf::reacts_to<readable_atom>,
     caf::reacts_to<writable_atom>, caf::replies_to<bytes_atom, read_buffer>::with<read_buffer>,
     caf::reacts_to<ended_atom, caf::error>, caf::reacts_to<tick_atom, std::uint64_t>,
-    caf::reacts_to<ack_atom, std::uint64_t>, caf::reacts_to<linger_atom>>;
+    caf::reacts_to<ack_atom, std::uint64_t>, caf::reacts_to<linger_atom>,
+    caf::reacts_to<flush_atom>>;
 
 /// The producer of one outgoing multi-frame body: told how many more bytes it may produce.
 using producer_actor = caf::typed_actor<caf::reacts_to<window_atom, std::uint64_t>>;

@@ -9,25 +9,41 @@
 #include <caf/send.hpp>
 
 #include <asio/posix/stream_descriptor.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <algorithm>
 
 namespace netcore::actors::detail {
 
 namespace {
 
-// Bytes one connection may read per turn before it lets the other connections of its loop run
-// (a fair share of the loop's CPU).
-constexpr std::size_t read_budget_buffers = 4;
-
 class polled_wire final : public wire {
  public:
   explicit polled_wire(connection_impl& self)
       : self_(self), stream_(*self.st().params.stream), loop_(*self.loop()),
-        descriptor_(loop_.context(), stream_.native_handle()) {}
+        descriptor_(loop_.context(), stream_.native_handle()),
+        read_size_(std::max<std::size_t>(self.st().params.config.read_size, 1)),
+        timer_(std::make_shared<timer_slot>(loop_.context())) {}
 
   ~polled_wire() override {
     asio::error_code ignored;
     descriptor_.cancel(ignored);
     descriptor_.release();  // the stream owns the descriptor and closes it
+    timer_->alive = false;
+    timer_->timer.cancel();
+  }
+
+  bool set_timer(session::clock::time_point at) override {
+    auto& t = *timer_;
+    t.desired = at;
+    // An earlier wait is pending: when it fires it moves itself to the desired time, so a
+    // deadline that keeps moving later (every byte from the peer moves the keepalive) costs no
+    // timer operation and no message at all.
+    if (t.armed <= at) return true;
+    t.armed = at;
+    t.timer.expires_at(at);
+    wait(timer_, self_.handle());
+    return true;
   }
 
   void start() override { arm(read_armed_, asio::posix::descriptor_base::wait_read); }
@@ -77,23 +93,28 @@ class polled_wire final : public wire {
 
   void on_readable() override {
     read_armed_ = false;
+    if (broken_) return;
     auto& core = self_.st().core;
-    const std::size_t size = loop_.read_buffer_size();
-    for (std::size_t turn = 0; turn < read_budget_buffers && !broken_; ++turn) {
-      auto r = stream_.try_read(loop_.read_buffer(), size);
-      if (!r) {
-        fail(r.error());
-        return;
-      }
-      if (*r == 0) {
-        // Drained: the next edge comes with new bytes.
-        arm(read_armed_, asio::posix::descriptor_base::wait_read);
-        return;
-      }
-      core.feed(protocol::byte_view{loop_.read_buffer(), *r}, self_.now());
+    // One read per turn, then the actor delivers what it decoded and comes back: a request never
+    // waits behind more than one read of bulk data, and other connections of the loop get their
+    // turn in between.
+    const std::size_t size = std::min(loop_.read_buffer_size(), read_size_);
+    auto r = stream_.try_read(loop_.read_buffer(), size);
+    if (!r) {
+      fail(r.error());
+      return;
     }
-    // The budget is spent with bytes still waiting: come back after the others had their turn.
-    if (!broken_) caf::anon_send(self_.handle(), readable_atom::value);
+    if (*r == 0) {
+      arm(read_armed_, asio::posix::descriptor_base::wait_read);  // drained
+      return;
+    }
+    core.feed(protocol::byte_view{loop_.read_buffer(), *r}, self_.now());
+    if (*r < size) {
+      // A short read took everything there was: the next edge comes with new bytes.
+      arm(read_armed_, asio::posix::descriptor_base::wait_read);
+    } else {
+      caf::anon_send(self_.handle(), readable_atom::value);  // maybe more: after the others
+    }
   }
 
   void on_writable() override {
@@ -102,6 +123,8 @@ class polled_wire final : public wire {
   }
 
   bool idle() const override { return current_ == nullptr; }
+
+  bool ready() const override { return !write_armed_ && !broken_; }
 
   bool finish() override {
     // Our FIN follows the last frame; reading goes on until the peer's end (or the linger), so
@@ -139,6 +162,30 @@ class polled_wire final : public wire {
     caf::anon_send(self_.handle(), ended_atom::value, to_caf_error(e));
   }
 
+  /// The connection's timer on the loop, shared with its pending handler.
+  struct timer_slot {
+    explicit timer_slot(asio::io_context& ctx) : timer(ctx) {}
+    asio::steady_timer timer;
+    session::clock::time_point desired = session::clock::time_point::max();
+    session::clock::time_point armed = session::clock::time_point::max();
+    bool alive = true;
+  };
+
+  static void wait(const std::shared_ptr<timer_slot>& slot, connection_impl_actor self) {
+    slot->timer.async_wait([slot, self](const asio::error_code& ec) {
+      if (ec == asio::error::operation_aborted || !slot->alive) return;
+      slot->armed = session::clock::time_point::max();
+      if (slot->desired > session::clock::now()) {
+        slot->armed = slot->desired;  // moved later meanwhile: wait on, without the actor
+        slot->timer.expires_at(slot->desired);
+        wait(slot, self);
+        return;
+      }
+      slot->desired = session::clock::time_point::max();
+      caf::anon_send(self, tick_atom::value, wire_tick);
+    });
+  }
+
   connection_impl& self_;
   transports::byte_stream& stream_;
   io_loop& loop_;
@@ -148,6 +195,8 @@ class polled_wire final : public wire {
   std::size_t offset_ = 0;                                    // bytes of it written
   std::size_t total_ = 0;
   std::vector<protocol::io_slice> rest_;
+  std::size_t read_size_;
+  std::shared_ptr<timer_slot> timer_;
   bool read_armed_ = false;
   bool write_armed_ = false;
   bool broken_ = false;

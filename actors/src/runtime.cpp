@@ -121,10 +121,12 @@ connection runtime_impl::adopt(std::unique_ptr<transports::byte_stream> stream,
   // The inbox acknowledges taken messages to the actor, which does not exist yet: it reaches it
   // through a slot filled right after the spawn (before anyone can take a message).
   auto target = std::make_shared<caf::weak_actor_ptr>();
-  shared->box = std::make_shared<inbox>([target](std::uint64_t cost) {
-    if (auto a = caf::actor_cast<connection_impl_actor>(*target))
-      caf::anon_send(a, ack_atom::value, cost);
-  });
+  shared->box = std::make_shared<inbox>(
+      [target](std::uint64_t cost) {
+        if (auto a = caf::actor_cast<connection_impl_actor>(*target))
+          caf::anon_send(a, ack_atom::value, cost);
+      },
+      cfg.receive_spin);
 
   connection_params p;
   p.config = std::move(cfg);

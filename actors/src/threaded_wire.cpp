@@ -135,6 +135,10 @@ class threaded_wire final : public wire {
 
   bool idle() const override { return in_flight_ == 0; }
 
+  bool ready() const override {
+    return !broken_ && in_flight_ < self_.st().params.config.writes_in_flight;
+  }
+
   bool finish() override { return false; }
 
   void close() override {

@@ -129,35 +129,43 @@ errc reassembler::on_open(const frame_view& f, clock::time_point now) {
       return push_failure(events_, stats_, id, errc::message_too_large);
   }
 
+  if (single) return on_single(f, id, declared, can_spill);
+
   auto p = std::make_unique<partial>();
   p->id = id;
   p->last_activity = now;
   std::size_t consumed = 0;
   const errc meta_error = decode_meta(f.payload, limits_, p->meta, consumed);
   if (meta_error != errc::ok) return push_failure(events_, stats_, id, meta_error);
-  const byte_view rest = f.payload.sub(consumed);
-
-  if (!single) {
-    // Without SINGLE the payload is exactly the metadata block.
-    if (!rest.empty()) return push_failure(events_, stats_, id, errc::malformed_frame);
-    p->declared = declared;
-    if (declared != unknown_size) {
-      if (can_spill && declared > policy_.memory_threshold) {
-        result<detail::spill_file> created =
-            detail::spill_file::create(policy_.spill_directory, ++file_counter_);
-        if (!created) return push_failure(events_, stats_, id, created.error());
-        p->file = std::move(*created);
-        ++stats_.spilled;
-      } else if (!can_spill && declared > limits_.max_buffered_bytes) {
-        // Could never be held: refuse now instead of after the peer sent most of it.
-        return push_failure(events_, stats_, id, errc::memory_limit);
-      }
+  // Without SINGLE the payload is exactly the metadata block.
+  if (!f.payload.sub(consumed).empty())
+    return push_failure(events_, stats_, id, errc::malformed_frame);
+  p->declared = declared;
+  if (declared != unknown_size) {
+    if (can_spill && declared > policy_.memory_threshold) {
+      result<detail::spill_file> created =
+          detail::spill_file::create(policy_.spill_directory, ++file_counter_);
+      if (!created) return push_failure(events_, stats_, id, created.error());
+      p->file = std::move(*created);
+      ++stats_.spilled;
+    } else if (!can_spill && declared > limits_.max_buffered_bytes) {
+      // Could never be held: refuse now instead of after the peer sent most of it.
+      return push_failure(events_, stats_, id, errc::memory_limit);
     }
-    open_.emplace(id, std::move(p));
-    return errc::ok;
   }
+  open_.emplace(id, std::move(p));
+  return errc::ok;
+}
 
-  // SINGLE: metadata, the whole body, then the body's digest.
+errc reassembler::on_single(const frame_view& f, std::uint64_t id, std::uint64_t declared,
+                            bool can_spill) {
+  // Metadata, the whole body, then the body's digest: complete at once, so nothing of the
+  // bookkeeping of a message that arrives in pieces is needed (no partial, no running digest).
+  reassembly_event ev;
+  std::size_t consumed = 0;
+  const errc meta_error = decode_meta(f.payload, limits_, ev.message.meta, consumed);
+  if (meta_error != errc::ok) return push_failure(events_, stats_, id, meta_error);
+  const byte_view rest = f.payload.sub(consumed);
   if (rest.size() < digest_size) return push_failure(events_, stats_, id, errc::malformed_frame);
   const byte_view body = rest.sub(0, rest.size() - digest_size);
   const digest64 expected = load_le(rest.data() + body.size(), digest_size);
@@ -166,32 +174,31 @@ errc reassembler::on_open(const frame_view& f, clock::time_point now) {
     return push_failure(events_, stats_, id, errc::message_too_large);
   if (xxh3_64(body) != expected) return push_failure(events_, stats_, id, errc::digest_mismatch);
 
-  p->declared = body.size();
-  if (can_spill && body.size() > policy_.memory_threshold) {
+  const std::uint64_t budget_left =
+      buffered_ >= limits_.max_buffered_bytes ? 0 : limits_.max_buffered_bytes - buffered_;
+  const bool to_file =
+      can_spill && (body.size() > policy_.memory_threshold || body.size() > budget_left);
+  if (!to_file && body.size() > budget_left)
+    return push_failure(events_, stats_, id, errc::memory_limit);
+  if (to_file) {
     result<detail::spill_file> created =
         detail::spill_file::create(policy_.spill_directory, ++file_counter_);
     if (!created) return push_failure(events_, stats_, id, created.error());
-    p->file = std::move(*created);
     ++stats_.spilled;
+    if (errc e = created->append(body); e != errc::ok) return push_failure(events_, stats_, id, e);
+    result<std::string> kept = created->close_and_keep();
+    if (!kept) return push_failure(events_, stats_, id, kept.error());
+    ev.message.body = message_body::in_file(std::move(*kept), body.size());
+  } else {
+    ev.message.body = message_body::in_memory(byte_buffer(body.begin(), body.end()));
   }
-  errc e = append(*p, body);
-  if (e == errc::ok) {
-    p->received = body.size();
-    reassembly_event ev;
-    e = take_body(*p, buffered_, ev.message.body);
-    if (e == errc::ok) {
-      stats_.body_bytes += body.size();
-      ev.what = reassembly_event::kind::completed;
-      ev.id = id;
-      ev.message.id = id;
-      ev.message.meta = std::move(p->meta);
-      events_.push_back(std::move(ev));
-      ++stats_.completed;
-      return errc::ok;
-    }
-  }
-  buffered_ -= p->memory.size();
-  return push_failure(events_, stats_, id, e);
+  stats_.body_bytes += body.size();
+  ev.what = reassembly_event::kind::completed;
+  ev.id = id;
+  ev.message.id = id;
+  events_.push_back(std::move(ev));
+  ++stats_.completed;
+  return errc::ok;
 }
 
 errc reassembler::on_data(const frame_view& f, clock::time_point now) {

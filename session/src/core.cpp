@@ -86,7 +86,7 @@ void core::tick(clock::time_point now) {
     end(runtime_errc::drain_timeout);
     return;
   }
-  if (enabled(config_.keepalive_interval) && now_ >= next_ping_) {
+  if (enabled(config_.keepalive_interval) && now_ >= ping_due()) {
     control_frame c;
     c.type = protocol::frame_type::ping;
     c.argument = ++stats_.pings_sent;
@@ -106,10 +106,16 @@ std::optional<clock::time_point> core::next_deadline() const {
   if (state_ == session_state::handshake && enabled(config_.handshake_timeout))
     consider(handshake_deadline_);
   if (enabled(config_.peer_timeout)) consider(last_heard_ + config_.peer_timeout);
-  if (enabled(config_.keepalive_interval)) consider(next_ping_);
+  if (enabled(config_.keepalive_interval)) consider(ping_due());
   if (drain_deadline_) consider(*drain_deadline_);
   if (auto idle = reassembler_.next_deadline()) consider(*idle);
   return at;
+}
+
+clock::time_point core::ping_due() const noexcept {
+  // Only a connection that has heard nothing for an interval pings: traffic already proves the
+  // peer alive, and thousands of busy connections then send no keepalive at all.
+  return std::max(next_ping_, last_heard_ + config_.keepalive_interval);
 }
 
 // -- lifecycle ------------------------------------------------------------------------------------

@@ -244,8 +244,9 @@ TEST_F(connection_actor_test, deliveries_wait_for_a_sink_and_then_arrive_in_orde
   start();
   exchange();
   for (int i = 0; i < 3; ++i) {
-    peer_->send(protocol::message_meta{"in/" + std::to_string(i)},
-                std::make_shared<protocol::byte_buffer>(50, 1));
+    protocol::message_meta m;
+    m.route = "in/" + std::to_string(i);
+    peer_->send(m, std::make_shared<protocol::byte_buffer>(50, 1));
   }
   exchange();
   EXPECT_TRUE(rec_.messages.empty());  // no sink attached yet

@@ -1,5 +1,6 @@
-// session::core wired back to back with another core: handshake, delivery both ways, scheduling,
-// progress, cancel both ways, keepalive and timeouts, all in virtual time.
+// session::core (core.cpp, core_send.cpp, core_receive.cpp) wired back to back with another core:
+// handshake, delivery both ways, scheduling, progress, cancel both ways, keepalive and timeouts,
+// all in virtual time.
 
 #include <netcore/session/core.hpp>
 
@@ -89,7 +90,9 @@ TEST(session_core, short_writes_and_any_split_change_nothing) {
   p.pump();
   ASSERT_EQ(p.b().messages.size(), 2u);
   for (auto& r : p.b().messages) {
-    if (r.message.meta.route == "big") EXPECT_TRUE(same_bytes(r.message, body));
+    if (r.message.meta.route == "big") {
+      EXPECT_TRUE(same_bytes(r.message, body));
+    }
   }
 }
 
@@ -408,4 +411,22 @@ TEST(session_core, the_outgoing_queue_is_bounded) {
   EXPECT_TRUE(q.a().core.send(meta("huge"), pattern(2u << 20)));
   EXPECT_EQ(q.a().core.send(meta("next"), pattern(10)).error(),
             std::error_code{runtime_errc::backpressure});
+}
+
+TEST(session_core, a_connection_with_traffic_sends_no_keepalive_pings) {
+  session_config c;
+  c.keepalive_interval = 1s;
+  c.peer_timeout = 3s;
+  session_pair p{c, c};
+  p.pump();
+  // A message from B every 500 ms for 5 s: A always hears from its peer, so A never pings.
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(p.b().core.send(meta("tick"), pattern(10)));
+    p.advance(500ms);
+  }
+  std::size_t pings = 0;
+  for (auto& f : p.a().frames()) pings += f.header.type == frame_type::ping;
+  EXPECT_EQ(pings, 0u);
+  EXPECT_EQ(p.a().messages.size(), 10u);
+  EXPECT_TRUE(p.a().closes.empty());
 }

@@ -39,6 +39,12 @@ struct connection_config : session::session_config {
   /// After a connection's last frame is written, how long it waits for the peer to close its end
   /// before it closes the transport anyway.
   std::chrono::milliseconds linger{2'000};
+  /// How long receive() polls for a message before it sleeps. A spin spares a request/reply
+  /// caller the wake-up of a sleeping thread (tens of µs on an idle vCPU) when a core is free for
+  /// it; with fewer cores than busy threads it delays the threads that would deliver the reply
+  /// (measured: 13-40 µs round trips without a spin, 128 µs with a 50 µs spin on 2 vCPUs).
+  /// 0 = sleep at once.
+  std::chrono::microseconds receive_spin{0};
   /// Streams whose reads block (a user's send/recv pair, in-memory pairs) are served by a reader
   /// and a writer thread: buffers the reader may hand over at once, and batches the writer may
   /// hold.

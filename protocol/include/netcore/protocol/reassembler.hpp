@@ -92,6 +92,7 @@ class reassembler {
  private:
   struct partial;
   errc on_open(const frame_view& f, clock::time_point now);
+  errc on_single(const frame_view& f, std::uint64_t id, std::uint64_t declared, bool can_spill);
   errc on_data(const frame_view& f, clock::time_point now);
   errc on_end(const frame_view& f);
   void fail_partial(std::uint64_t id, errc reason);

@@ -53,7 +53,8 @@ struct session_config {
   /// credit of frames that vanished and tolerates frames of messages it never saw open.
   bool lossy = false;
 
-  /// Interval between keepalive PINGs (0 = none).
+  /// A PING goes out after this long without hearing from the peer, and again after each such
+  /// interval (0 = none). Connections with traffic send none.
   std::chrono::milliseconds keepalive_interval{5'000};
   /// Silence from the peer after which the session fails with errc::peer_timeout (0 = never).
   std::chrono::milliseconds peer_timeout{15'000};

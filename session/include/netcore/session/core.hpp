@@ -239,6 +239,7 @@ class core {
   void queue_control(control_frame c);
   void queue_goaway(protocol::errc code);
   void emit(event e);
+  clock::time_point ping_due() const noexcept;
 
   session_config config_;
   std::shared_ptr<id_source> ids_;
