@@ -192,10 +192,33 @@ connection_impl::behavior_type connection_impl::make_behavior() {
   };
 }
 
+namespace {
+
+// A blocking sender's gate bytes travel with its message as the session's cookie: the bytes, and
+// the account in the top bit.
+constexpr std::uint64_t large_lane_bit = std::uint64_t{1} << 63;
+
+std::uint64_t gate_cookie(std::size_t bytes, gate_lane lane) noexcept {
+  return bytes | (lane == gate_lane::large ? large_lane_bit : 0);
+}
+
+}  // namespace
+
+void connection_impl::release_gate(std::size_t bytes, gate_lane lane) {
+  st().gate_release[lane == gate_lane::small ? 0 : 1] += bytes;
+}
+
 void connection_impl::submit(std::uint64_t id, outgoing_message msg, bool gated) {
   auto& s = st();
-  if (gated && s.params.gate)
-    s.gate_held[id] = {gate_cost(msg), gate_lane_for(msg, s.params.config.single_frame_max)};
+  std::uint64_t cookie = 0;
+  if (gated && s.params.gate) {
+    const auto bytes = gate_cost(msg);
+    const auto lane = gate_lane_for(msg, s.params.config.single_frame_max);
+    if (!msg.file_path.empty() || msg.memory_size() > s.params.config.single_frame_max)
+      s.gate_held[id] = {bytes, lane};  // released as it is written (progress)
+    else
+      cookie = gate_cookie(bytes, lane);  // released once it is written
+  }
   std::error_code e;
   if (!msg.file_path.empty()) {
     const int fd = ::open(msg.file_path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -211,19 +234,24 @@ void connection_impl::submit(std::uint64_t id, outgoing_message msg, bool gated)
         spawn_producer(id, std::move(msg), fd);
     }
   } else if (msg.memory_size() <= s.params.config.single_frame_max) {
-    e = s.core.send(id, std::move(msg.meta), std::move(msg.bytes));
+    e = s.core.send(id, std::move(msg.meta), std::move(msg.bytes), cookie);
   } else {
     e = s.core.open_stream(id, msg.meta, msg.memory_size());
     if (!e) spawn_producer(id, std::move(msg), -1);
   }
-  if (e) on_sent(id, e);  // refused at once: reported like any other outcome
+  if (e) on_sent(id, e, cookie);  // refused at once: reported like any other outcome
 }
 
-void connection_impl::on_sent(std::uint64_t id, std::error_code reason) {
+void connection_impl::on_sent(std::uint64_t id, std::error_code reason, std::uint64_t cookie) {
   auto& s = st();
-  if (auto g = s.gate_held.find(id); g != s.gate_held.end()) {
-    if (g->second.bytes > 0) s.params.gate->release(g->second.bytes, g->second.lane);
-    s.gate_held.erase(g);
+  if (cookie != 0) {
+    release_gate(static_cast<std::size_t>(cookie & ~large_lane_bit),
+                 (cookie & large_lane_bit) ? gate_lane::large : gate_lane::small);
+  } else if (!s.gate_held.empty()) {
+    if (auto g = s.gate_held.find(id); g != s.gate_held.end()) {
+      release_gate(g->second.bytes, g->second.lane);
+      s.gate_held.erase(g);
+    }
   }
   if (auto p = s.producers.find(id); p != s.producers.end()) {
     // A finished producer has quit already; a failed or cancelled message stops its producer.
@@ -246,7 +274,7 @@ void connection_impl::on_progress(const session::progress& p) {
   if (auto g = s.gate_held.find(p.id); g != s.gate_held.end()) {
     const auto released =
         static_cast<std::size_t>(std::min<std::uint64_t>(p.delta, g->second.bytes));
-    if (released > 0) s.params.gate->release(released, g->second.lane);
+    release_gate(released, g->second.lane);
     g->second.bytes -= released;
   }
   for (auto& sink : s.event_sinks)
@@ -319,7 +347,7 @@ void connection_impl::pump() {
             } else if constexpr (std::is_same_v<T, session::receive_failed>) {
               s.pending.failures.push_back(incoming_failure{ev.id, ev.reason});
             } else if constexpr (std::is_same_v<T, session::sent>) {
-              on_sent(ev.id, ev.reason);
+              on_sent(ev.id, ev.reason, ev.cookie);
             } else if constexpr (std::is_same_v<T, session::progress>) {
               on_progress(ev);
             } else if constexpr (std::is_same_v<T, session::closed>) {
@@ -331,6 +359,12 @@ void connection_impl::pump() {
     }
     hand_over();
     if (!s.core.has_events()) break;
+  }
+  // The blocking senders' gate hears once per pump, not once per message.
+  for (int lane = 0; lane < 2; ++lane) {
+    if (s.gate_release[lane] == 0 || !s.params.gate) continue;
+    s.params.gate->release(s.gate_release[lane], lane == 0 ? gate_lane::small : gate_lane::large);
+    s.gate_release[lane] = 0;
   }
   // Writes wait until the mailbox is worked through: a burst of sends or of producer chunks then
   // leaves in one vectored write instead of one write per message.

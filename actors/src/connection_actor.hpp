@@ -117,7 +117,8 @@ struct connection_state {
     std::size_t bytes = 0;
     gate_lane lane = gate_lane::small;
   };
-  std::unordered_map<std::uint64_t, gated> gate_held;
+  std::unordered_map<std::uint64_t, gated> gate_held;  // gated multi-frame messages
+  std::size_t gate_release[2] = {0, 0};  // gate bytes to give back at the end of this pump
   std::unordered_map<std::uint64_t, producer_actor> producers;
   std::vector<caf::typed_response_promise<connection_closed>> close_replies;
   std::optional<session::clock::time_point> timer_at;
@@ -150,7 +151,8 @@ class connection_impl final : public on_loop<connection_impl_actor::base> {
  private:
   void submit(std::uint64_t id, outgoing_message msg, bool gated);
   void spawn_producer(std::uint64_t id, outgoing_message msg, int fd);
-  void on_sent(std::uint64_t id, std::error_code reason);
+  void on_sent(std::uint64_t id, std::error_code reason, std::uint64_t cookie);
+  void release_gate(std::size_t bytes, gate_lane lane);
   void on_progress(const session::progress& p);
   void on_closed(std::error_code reason);
   void hand_over();

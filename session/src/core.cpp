@@ -176,16 +176,18 @@ void core::fail_all(std::error_code outgoing, std::error_code incoming) {
   std::vector<std::uint64_t> ids;
   ids.reserve(out_.size());
   for (const auto& entry : out_) ids.push_back(entry.first);
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> singles;
+  std::vector<single_done> singles;
   for (auto& entry : lanes_)
-    for (auto& s : entry.second->items) singles.emplace_back(s.id, s.queued);
+    for (auto& s : entry.second->items) singles.push_back({s.id, s.queued, s.cookie});
   for (auto& b : outstanding_)
     for (auto& s : b->singles) singles.push_back(s);
   for (auto& b : outstanding_) b->singles.clear();
   lanes_.clear();
-  for (auto& [id, queued] : singles) {
-    ids.push_back(id);
-    release_queued(queued);
+  std::unordered_map<std::uint64_t, std::uint64_t> single_cookies;
+  for (auto& s : singles) {
+    ids.push_back(s.id);
+    single_cookies[s.id] = s.cookie;
+    release_queued(s.queued);
   }
   std::sort(ids.begin(), ids.end());
   for (auto id : ids) {
@@ -194,7 +196,7 @@ void core::fail_all(std::error_code outgoing, std::error_code incoming) {
     } else {
       --queued_messages_;
       stats_.send_failures.add(outgoing);
-      emit(sent{id, outgoing});
+      emit(sent{id, outgoing, single_cookies[id]});
     }
   }
   sched_ = outbound_scheduler{sched_quantum()};

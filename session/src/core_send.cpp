@@ -51,14 +51,15 @@ protocol::result<std::uint64_t, std::error_code> core::send(protocol::message_me
   return id;
 }
 
-std::error_code core::send(std::uint64_t id, protocol::message_meta meta, shared_body body) {
+std::error_code core::send(std::uint64_t id, protocol::message_meta meta, shared_body body,
+                           std::uint64_t cookie) {
   const std::uint64_t size = body ? body->size() : 0;
   const std::uint64_t queued = size + message_overhead;
   if (auto e = admit(id, meta, size, queued)) return e;
   queued_bytes_ += queued;
   ++queued_messages_;
   if (fits_single(meta, static_cast<std::size_t>(size))) {
-    enqueue_single(id, std::move(meta), std::move(body), queued);
+    enqueue_single(id, std::move(meta), std::move(body), queued, cookie);
     return {};
   }
   auto m = std::make_unique<out_message>();
@@ -67,6 +68,7 @@ std::error_code core::send(std::uint64_t id, protocol::message_meta meta, shared
   m->body = std::move(body);
   m->total = size;
   m->queued = queued;
+  m->cookie = cookie;
   m->running = std::make_unique<protocol::digest_state>();
   add_message(std::move(m));
   return {};
@@ -79,8 +81,8 @@ protocol::result<std::uint64_t, std::error_code> core::open_stream(protocol::mes
   return id;
 }
 
-std::error_code core::open_stream(std::uint64_t id, protocol::message_meta meta,
-                                  std::uint64_t size) {
+std::error_code core::open_stream(std::uint64_t id, protocol::message_meta meta, std::uint64_t size,
+                                  std::uint64_t cookie) {
   if (auto e = admit(id, meta, size, message_overhead)) return e;
   queued_bytes_ += message_overhead;
   ++queued_messages_;
@@ -90,12 +92,13 @@ std::error_code core::open_stream(std::uint64_t id, protocol::message_meta meta,
   m->stream = true;
   m->total = size;
   m->queued = message_overhead;
+  m->cookie = cookie;
   add_message(std::move(m));
   return {};
 }
 
 void core::enqueue_single(std::uint64_t id, protocol::message_meta meta, shared_body body,
-                          std::uint64_t queued) {
+                          std::uint64_t queued, std::uint64_t cookie) {
   const auto flow = lane_of(meta.priority);
   auto& l = lanes_[flow];
   if (!l) {
@@ -108,6 +111,7 @@ void core::enqueue_single(std::uint64_t id, protocol::message_meta meta, shared_
   s.meta = std::move(meta);
   s.body = std::move(body);
   s.queued = queued;
+  s.cookie = cookie;
   l->items.push_back(std::move(s));
   sched_.wake(flow);
 }
@@ -190,10 +194,11 @@ void core::cancel(std::uint64_t id) {
         std::find_if(items.begin(), items.end(), [id](const out_single& x) { return x.id == id; });
     if (s == items.end()) continue;
     release_queued(s->queued);
+    const auto cookie = s->cookie;
     items.erase(s);
     --queued_messages_;
     stats_.send_failures.add(errc::cancelled);
-    emit(sent{id, errc::cancelled});
+    emit(sent{id, errc::cancelled, cookie});
     check_drained();
     return;
   }
@@ -223,8 +228,9 @@ void core::finish_message(std::uint64_t id, std::error_code reason) {
     stats_.send_failures.add(reason);
   else
     ++stats_.messages_sent;
+  const auto cookie = m.cookie;
   out_.erase(it);
-  emit(sent{id, reason});
+  emit(sent{id, reason, cookie});
 }
 
 bool core::has_outgoing() const {
@@ -274,11 +280,12 @@ void core::apply_peer_settings(const protocol::settings& s) {
       const std::size_t size = s->body ? s->body->size() : 0;
       if (size > peer_.max_message_size) {
         const auto id = s->id;
+        const auto cookie = s->cookie;
         release_queued(s->queued);
         --queued_messages_;
         s = items.erase(s);
         stats_.send_failures.add(errc::message_too_large);
-        emit(sent{id, errc::message_too_large});
+        emit(sent{id, errc::message_too_large, cookie});
         continue;
       }
       if (fits_single(s->meta, size)) {
@@ -291,6 +298,7 @@ void core::apply_peer_settings(const protocol::settings& s) {
       m->body = std::move(s->body);
       m->total = size;
       m->queued = s->queued;
+      m->cookie = s->cookie;
       m->running = std::make_unique<protocol::digest_state>();
       s = items.erase(s);
       if (protocol::encoded_meta_size(m->meta) > peer_.max_frame_payload) {
@@ -298,7 +306,7 @@ void core::apply_peer_settings(const protocol::settings& s) {
         release_queued(m->queued);
         --queued_messages_;
         stats_.send_failures.add(errc::metadata_too_large);
-        emit(sent{id, errc::metadata_too_large});
+        emit(sent{id, errc::metadata_too_large, m->cookie});
         continue;
       }
       add_message(std::move(m));
@@ -388,7 +396,7 @@ void core::encode_head(std::uint64_t flow, batch& b) {
   b.frames.open_single(s.id, s.meta, body);
   conn_credit_ -= static_cast<std::int64_t>(wire_size(s.meta_size + size + protocol::digest_size));
   if (s.body) b.owners.push_back(std::move(s.body));
-  b.singles.emplace_back(s.id, s.queued);
+  b.singles.push_back({s.id, s.queued, s.cookie});
 }
 
 void core::encode_message_head(out_message& m, batch& b) {
@@ -563,13 +571,13 @@ void core::settle(batch& b) {
     const auto released = std::min(bytes, m.queued);
     m.queued -= released;
     release_queued(released);
-    emit(progress{id, bytes, m.written, m.total});
+    emit(progress{id, bytes, m.written, m.total, m.cookie});
   }
-  for (const auto& [id, queued] : b.singles) {
-    release_queued(queued);
+  for (const auto& s : b.singles) {
+    release_queued(s.queued);
     --queued_messages_;
     ++stats_.messages_sent;
-    emit(sent{id, {}});
+    emit(sent{s.id, {}, s.cookie});
   }
   for (auto id : b.finished) finish_message(id, {});
   if (b.goaway) goaway_written_ = true;

@@ -30,6 +30,7 @@ struct core::out_message {
   std::uint64_t written = 0;                        // body bytes written
   std::int64_t credit = 0;                          // body bytes the peer lets it send
   std::uint64_t queued = 0;                         // bytes it holds in queued_bytes_
+  std::uint64_t cookie = 0;                         // the caller's, back in its events
   bool opened = false;                              // OPEN is in a batch
   bool counted = false;                             // counts in opened_ (peer's concurrency)
   bool ended = false;                               // END is in a batch: too late to cancel
@@ -45,6 +46,14 @@ struct core::out_single {
   std::size_t meta_size = 0;
   shared_body body;
   std::uint64_t queued = 0;
+  std::uint64_t cookie = 0;
+};
+
+/// A single-frame message once encoded: what its writing settles.
+struct single_done {
+  std::uint64_t id = 0;
+  std::uint64_t queued = 0;
+  std::uint64_t cookie = 0;
 };
 
 /// All single-frame messages of one priority level: one flow, in order.
@@ -73,10 +82,10 @@ struct core::control_frame {
 struct core::batch {
   protocol::encoder frames;
   std::vector<std::shared_ptr<const void>> owners;
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> bodies;   // message id, DATA bytes
-  std::vector<std::uint64_t> finished;                           // END in this batch
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> singles;  // id, queued bytes
-  bool goaway = false;                                           // carries our GOAWAY
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> bodies;  // message id, DATA bytes
+  std::vector<std::uint64_t> finished;                          // END in this batch
+  std::vector<single_done> singles;
+  bool goaway = false;  // carries our GOAWAY
 
   void clear() {
     frames.clear();

@@ -91,14 +91,18 @@ class core {
   /// wire_errc::metadata_too_large (OPEN would not fit the peer's max_frame_payload).
   protocol::result<std::uint64_t, std::error_code> send(protocol::message_meta meta,
                                                         shared_body body);
-  /// As send(), under an id from the shared id_source. Errors: also runtime_errc::duplicate_id.
-  std::error_code send(std::uint64_t id, protocol::message_meta meta, shared_body body);
+  /// As send(), under an id from the shared id_source, with a `cookie` of the caller's that comes
+  /// back in the message's sent and progress events (e.g. what to release once it is written).
+  /// Errors: also runtime_errc::duplicate_id.
+  std::error_code send(std::uint64_t id, protocol::message_meta meta, shared_body body,
+                       std::uint64_t cookie = 0);
 
   /// Opens a message whose body is pushed in chunks; `size` is the body size or
   /// protocol::unknown_size. Errors: as send().
   protocol::result<std::uint64_t, std::error_code> open_stream(protocol::message_meta meta,
                                                                std::uint64_t size);
-  std::error_code open_stream(std::uint64_t id, protocol::message_meta meta, std::uint64_t size);
+  std::error_code open_stream(std::uint64_t id, protocol::message_meta meta, std::uint64_t size,
+                              std::uint64_t cookie = 0);
   /// Appends `chunk` to the body of stream `id`; `owner` keeps the bytes alive and unchanged
   /// until they are written. Errors: runtime_errc::unknown_id (not an open stream, or it ended),
   /// wire_errc::size_mismatch (more bytes than declared; the message fails).
@@ -204,7 +208,7 @@ class core {
   void add_message(std::unique_ptr<out_message> m);
   bool fits_single(const protocol::message_meta& meta, std::size_t body_size) const noexcept;
   void enqueue_single(std::uint64_t id, protocol::message_meta meta, shared_body body,
-                      std::uint64_t queued);
+                      std::uint64_t queued, std::uint64_t cookie);
   flow_head head_of(std::uint64_t flow);
   void encode_head(std::uint64_t flow, batch& b);
   void encode_message_head(out_message& m, batch& b);

@@ -29,6 +29,8 @@ struct receive_failed {
 struct sent {
   std::uint64_t id = 0;
   std::error_code reason;
+  /// The cookie the message was queued with (send() / open_stream()).
+  std::uint64_t cookie = 0;
   bool ok() const noexcept { return !reason; }
 };
 
@@ -39,6 +41,8 @@ struct progress {
   std::uint64_t delta = 0;
   std::uint64_t written = 0;
   std::uint64_t total = 0;
+  /// The cookie the message was queued with.
+  std::uint64_t cookie = 0;
 };
 
 /// The peer's HELLO arrived: its settings now govern what this side sends.
