@@ -430,3 +430,27 @@ TEST(session_core, a_connection_with_traffic_sends_no_keepalive_pings) {
   EXPECT_EQ(p.a().messages.size(), 10u);
   EXPECT_TRUE(p.a().closes.empty());
 }
+
+TEST(session_core, a_cookie_comes_back_with_the_outcome_and_the_progress) {
+  auto c = quiet();
+  c.chunk_size = 1000;
+  session_pair p{c, quiet()};
+  ASSERT_FALSE(p.a().core.send(7, meta("small"), pattern(10), 1234));
+  ASSERT_FALSE(p.a().core.send(8, meta("large"), pattern(30000), 5678));
+  ASSERT_FALSE(p.a().core.send(9, meta("none"), pattern(10)));
+  p.pump();
+  ASSERT_NE(p.a().outcome(7), nullptr);
+  EXPECT_EQ(p.a().outcome(7)->cookie, 1234u);
+  EXPECT_EQ(p.a().outcome(8)->cookie, 5678u);
+  EXPECT_EQ(p.a().outcome(9)->cookie, 0u);
+  ASSERT_FALSE(p.a().progressed.empty());
+  for (auto& pr : p.a().progressed) EXPECT_EQ(pr.cookie, 5678u);
+  // A refused message's cookie comes back as well.
+  session_pair q{c, quiet()};
+  q.b_reads = false;
+  ASSERT_FALSE(q.a().core.send(3, meta("cancelled"), pattern(10), 42));
+  q.a().core.cancel(3);
+  q.a().drain_events();
+  ASSERT_NE(q.a().outcome(3), nullptr);
+  EXPECT_EQ(q.a().outcome(3)->cookie, 42u);
+}
