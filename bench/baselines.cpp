@@ -22,6 +22,7 @@
 #include <utility>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -409,9 +410,14 @@ latency percentiles(std::vector<double> samples_us) {
   return out;
 }
 
-double raw_tcp_bulk_gbps(std::uint64_t total_bytes, std::size_t write_size) {
+namespace {
+
+// The raw TCP bulk transfer: a blocking writer thread, a reader thread that hands each read to
+// `consume` (data, size). GB/s between the first and the last read, see raw_tcp_bulk_gbps.
+double raw_tcp_transfer(std::uint64_t total_bytes, std::size_t write_size, const char* name,
+                        const std::function<void(const char*, std::size_t)>& consume) {
   if (total_bytes == 0 || write_size == 0)
-    throw std::invalid_argument("raw_tcp_bulk_gbps: sizes must be positive");
+    throw std::invalid_argument(std::string(name) + ": sizes must be positive");
   tcp_pair conn = make_tcp_pair(false);
   double gbps = 0;
   workers w([&] {
@@ -437,7 +443,8 @@ double raw_tcp_bulk_gbps(std::uint64_t total_bytes, std::size_t write_size) {
     clock_type::time_point last{};
     while (received < total_bytes) {
       const std::size_t n = recv_some(conn.server.get(), buffer.data(), buffer.size());
-      if (n == 0) throw std::runtime_error("raw_tcp_bulk_gbps: connection closed early");
+      if (n == 0) throw std::runtime_error(std::string(name) + ": connection closed early");
+      if (consume) consume(buffer.data(), n);
       last = clock_type::now();
       if (received == 0)
         first = last;
@@ -451,6 +458,36 @@ double raw_tcp_bulk_gbps(std::uint64_t total_bytes, std::size_t write_size) {
 
   w.join();
   return gbps;
+}
+
+}  // namespace
+
+double raw_tcp_bulk_gbps(std::uint64_t total_bytes, std::size_t write_size) {
+  return raw_tcp_transfer(total_bytes, write_size, "raw_tcp_bulk_gbps", nullptr);
+}
+
+double raw_tcp_to_file_gbps(std::uint64_t total_bytes, std::size_t write_size,
+                            const std::string& directory) {
+  const std::string path = directory + "/raw-tcp-body";
+  const int fd = ::open(path.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "open " + path);
+  struct closer {
+    int fd;
+    std::string path;
+    ~closer() {
+      ::close(fd);
+      ::unlink(path.c_str());
+    }
+  } guard{fd, path};
+  return raw_tcp_transfer(
+      total_bytes, write_size, "raw_tcp_to_file_gbps", [&](const char* data, std::size_t n) {
+        for (std::size_t done = 0; done < n;) {
+          const ssize_t k = ::write(fd, data + done, n - done);
+          if (k < 0 && errno == EINTR) continue;
+          if (k <= 0) throw std::system_error(errno, std::generic_category(), "write " + path);
+          done += static_cast<std::size_t>(k);
+        }
+      });
 }
 
 double zmq_bulk_gbps(std::uint64_t total_bytes, std::size_t message_size) {

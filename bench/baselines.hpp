@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace netcore::bench {
@@ -43,6 +44,12 @@ latency percentiles(std::vector<double> samples_us);
 // the first read are not counted, since they arrived before the clock started; a transfer that fits
 // in one read gives 0).
 double raw_tcp_bulk_gbps(std::uint64_t total_bytes, std::size_t write_size);
+
+// As raw_tcp_bulk_gbps, but the reader stores what it reads: each read (up to 1 MiB) is written to
+// a new file in `directory` (removed afterwards) before the next read, as a hand-written receiver
+// that keeps a large body on disk would. Returns GB/s between the first read and the last write.
+double raw_tcp_to_file_gbps(std::uint64_t total_bytes, std::size_t write_size,
+                            const std::string& directory);
 
 // ZeroMQ PUSH -> PULL over tcp://127.0.0.1: messages of `message_size` bytes (zero-copy, all
 // pointing at one shared buffer; the last one shorter if `total_bytes` is not a multiple) until

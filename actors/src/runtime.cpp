@@ -55,7 +55,9 @@ runtime_impl::runtime_impl(caf::actor_system& s, runtime_config cfg)
   for (std::size_t i = 0; i < n; ++i)
     loops.push_back(std::make_unique<io_loop>(sys, "netcore-io" + std::to_string(i),
                                               config.io_spin_polls, config.read_buffer));
-  file_loop = std::make_unique<io_loop>(sys, "netcore-files", 0, 0);
+  const auto f = std::max<std::size_t>(config.file_threads, 1);
+  for (std::size_t i = 0; i < f; ++i)
+    file_loops.push_back(std::make_unique<io_loop>(sys, "netcore-files" + std::to_string(i), 0, 0));
 }
 
 runtime_impl::~runtime_impl() {
@@ -74,12 +76,16 @@ runtime_impl::~runtime_impl() {
     all_done.wait(guard, [this] { return live.empty(); });
   }
   for (auto& l : loops) l->stop();
-  file_loop->stop();
+  for (auto& l : file_loops) l->stop();
   remove_dir(spill_dir);
 }
 
 io_loop* runtime_impl::next_loop() {
   return loops[next.fetch_add(1, std::memory_order_relaxed) % loops.size()].get();
+}
+
+std::size_t runtime_impl::next_file_loop() {
+  return next_file.fetch_add(1, std::memory_order_relaxed) % file_loops.size();
 }
 
 void runtime_impl::finished(caf::actor_id id) {
@@ -109,6 +115,7 @@ connection runtime_impl::adopt(std::unique_ptr<transports::byte_stream> stream,
     cfg.storage.spill_directory.clear();
   else if (cfg.storage.spill_directory.empty())
     cfg.storage.spill_directory = spill_dir;
+  const std::size_t file_index = next_file_loop();
 
   auto shared = std::make_shared<connection_shared>();
   shared->sys = &sys;
@@ -133,7 +140,7 @@ connection runtime_impl::adopt(std::unique_ptr<transports::byte_stream> stream,
   const bool pollable = stream->native_handle() >= 0;
   p.stream = std::shared_ptr<transports::byte_stream>(std::move(stream));
   p.loop = pollable ? next_loop() : nullptr;
-  p.file_loop = file_loop.get();
+  p.file_loop = file_loops[file_index].get();
   p.ids = shared->ids;
   p.gate = shared->gate;
   p.box = shared->box;

@@ -40,6 +40,7 @@ struct runtime_impl {
 
   connection adopt(std::unique_ptr<transports::byte_stream> stream, connection_config config);
   io_loop* next_loop();
+  std::size_t next_file_loop();
   void finished(caf::actor_id id);
   void add(acceptor_core* a);
   void remove(acceptor_core* a);
@@ -48,8 +49,9 @@ struct runtime_impl {
   runtime_config config;
   std::string spill_dir;
   std::vector<std::unique_ptr<io_loop>> loops;
-  std::unique_ptr<io_loop> file_loop;
+  std::vector<std::unique_ptr<io_loop>> file_loops;
   std::atomic<std::size_t> next{0};
+  std::atomic<std::size_t> next_file{0};
 
   mutable std::mutex mutex;
   std::condition_variable all_done;

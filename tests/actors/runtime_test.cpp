@@ -18,7 +18,9 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -261,6 +263,67 @@ TEST_F(runtime_test, threads_do_not_grow_with_the_number_of_connections) {
   EXPECT_GE(rt_->connections(), 402u);
   for (auto& c : clients) c.abort();
   for (auto& s : acc.conns) s.abort();
+}
+
+TEST(runtime_files, file_bodies_are_read_on_the_configured_number_of_file_threads) {
+  caf::actor_system_config cfg;
+  apply(cfg);
+  cfg.set("logger.verbosity", caf::atom("quiet"));
+  caf::actor_system sys{cfg};
+  runtime_config rc;
+  rc.file_threads = 3;
+  runtime rt{sys, rc};
+  std::size_t named = 0;
+  if (DIR* d = ::opendir("/proc/self/task")) {
+    while (dirent* e = ::readdir(d)) {
+      if (e->d_name[0] == '.') continue;
+      std::string comm;
+      if (FILE* f =
+              std::fopen(("/proc/self/task/" + std::string(e->d_name) + "/comm").c_str(), "r")) {
+        char buf[32] = {};
+        if (std::fgets(buf, sizeof buf, f)) comm = buf;
+        std::fclose(f);
+      }
+      if (comm.rfind("netcore-files", 0) == 0) ++named;
+    }
+    ::closedir(d);
+  }
+  EXPECT_EQ(named, 3u);
+
+  // Three connections, each sending a file body: every one arrives intact.
+  char dir_template[] = "/tmp/netcore-files-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_template), nullptr);
+  const std::string path = std::string(dir_template) + "/body";
+  const auto body = pattern(300u << 10, 9);
+  {
+    FILE* f = std::fopen(path.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    ASSERT_EQ(std::fwrite(body.data(), 1, body.size(), f), body.size());
+    std::fclose(f);
+  }
+  accepted acc;
+  auto l = rt.listen_tcp("127.0.0.1", 0, acc.handler());
+  ASSERT_TRUE(l);
+  std::vector<connection> clients;
+  for (int i = 0; i < 3; ++i) {
+    auto c = rt.connect_tcp("127.0.0.1", l->port());
+    ASSERT_TRUE(c);
+    clients.push_back(std::move(*c));
+  }
+  ASSERT_TRUE(acc.wait(3));
+  for (auto& c : clients) ASSERT_TRUE(c.send(outgoing_message::from_file("f", path)));
+  for (auto& s : acc.conns) {
+    auto m = s.receive(10s);
+    ASSERT_TRUE(m) << m.error().reason.message();
+    auto back = m->body.read_all();
+    ASSERT_TRUE(back);
+    EXPECT_TRUE(*back == body);
+    if (m->body.is_file()) m->body.remove_file();
+  }
+  for (auto& c : clients) c.abort();
+  for (auto& s : acc.conns) s.abort();
+  ::unlink(path.c_str());
+  ::rmdir(dir_template);
 }
 
 TEST_F(runtime_test, a_server_attaches_handlers_to_the_connections_it_accepts) {

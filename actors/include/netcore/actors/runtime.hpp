@@ -34,7 +34,8 @@ struct runtime_config {
   /// connections: p99 1.7 ms without spinning, 116 ms with 2000 polls; one process ping-ponging
   /// alone: 13-40 µs round trips with 20000 polls, ~30 µs without. 0 (the default) = sleep at once.
   std::size_t io_spin_polls = 0;
-  /// Threads on which the producers of file bodies read their files.
+  /// Threads on which the producers of file bodies read their files (at least 1); each
+  /// connection reads its files on one of them, assigned round-robin.
   std::size_t file_threads = 1;
   /// Bytes of each loop thread's read buffer (shared by its connections).
   std::size_t read_buffer = 256u << 10;
