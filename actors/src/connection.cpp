@@ -34,15 +34,33 @@ connection::~connection() {
   if (shared_ && !shared_->closed.load()) close();
 }
 
+namespace {
+
+// After a push into the submission queue: the nudge it asks for, or the refusal.
+protocol::result<std::uint64_t, std::error_code>
+queued(detail::connection_shared& s, detail::submission_queue::pushed how, std::uint64_t id) {
+  if (how == detail::submission_queue::pushed::closed) return std::error_code{runtime_errc::closed};
+  if (how == detail::submission_queue::pushed::queued_nudge)
+    caf::anon_send(s.impl, detail::drain_atom::value);
+  return id;
+}
+
+// Hands a message whose gate bytes were acquired to the connection actor (submission_queue).
+protocol::result<std::uint64_t, std::error_code> queue_message(detail::connection_shared& s,
+                                                               outgoing_message msg) {
+  const auto id = s.ids->allocate();
+  return queued(s, s.queue->push(id, msg), id);
+}
+
+}  // namespace
+
 protocol::result<std::uint64_t, std::error_code> connection::send(outgoing_message msg) {
   if (!shared_) return std::error_code{runtime_errc::closed};
   auto& s = *shared_;
   const auto cost = detail::gate_cost(msg);
   if (!s.gate->acquire(cost, detail::gate_lane_for(msg, s.single_frame_max)))
     return std::error_code{runtime_errc::closed};
-  const auto id = s.ids->allocate();
-  caf::anon_send(s.impl, detail::gated_atom::value, id, std::move(msg));
-  return id;
+  return queue_message(s, std::move(msg));
 }
 
 protocol::result<std::uint64_t, std::error_code> connection::try_send(outgoing_message msg) {
@@ -57,9 +75,7 @@ protocol::result<std::uint64_t, std::error_code> connection::try_send(outgoing_m
   case send_gate::attempt::acquired:
     break;
   }
-  const auto id = s.ids->allocate();
-  caf::anon_send(s.impl, detail::gated_atom::value, id, std::move(msg));
-  return id;
+  return queue_message(s, std::move(msg));
 }
 
 protocol::result<std::uint64_t, std::error_code>
@@ -76,8 +92,7 @@ connection::send_batch(std::vector<outgoing_message> msgs) {
       (cost[1] > 0 && !s.gate->acquire(cost[1], gate_lane::large)))
     return std::error_code{runtime_errc::closed};
   const auto first = s.ids->allocate(msgs.size());
-  caf::anon_send(s.impl, detail::gated_atom::value, first, outgoing_batch{std::move(msgs)});
-  return first;
+  return queued(s, s.queue->push(first, msgs), first);
 }
 
 protocol::result<protocol::incoming_message, receive_error>

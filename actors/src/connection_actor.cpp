@@ -44,6 +44,13 @@ void connection_impl::on_exit() {
       rp.deliver(connection_closed{state_->core.close_reason(), state_->transport});
     if (state_->params.box) state_->params.box->close(runtime_errc::shutting_down);
     if (state_->params.gate) state_->params.gate->close();
+    if (state_->params.queue) {
+      // Sent but never taken: their senders hear of them like of any other failed message.
+      for (auto& item : state_->params.queue->close())
+        for (auto& sink : state_->event_sinks)
+          caf::anon_send(sink, outcome_atom::value,
+                         send_outcome{item.id, runtime_errc::shutting_down});
+    }
     for (auto& [id, p] : state_->producers) caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
     auto finished = std::move(state_->params.on_finished);
     state_.reset();
@@ -67,29 +74,26 @@ connection_impl::behavior_type connection_impl::make_behavior() {
         const auto id = st().params.ids->allocate();
         st().replies.emplace(id, rp);
         submit(id, std::move(m), false);
-        pump();
+        after_submit();
         return rp;
       },
       [this](send_atom, std::uint64_t id, outgoing_message& m) {
         if (id == 0) id = st().params.ids->allocate();  // "pick one for me"
         submit(id, std::move(m), false);
-        pump();
+        after_submit();
       },
       [this](send_atom, std::uint64_t first, outgoing_batch& batch) {
         if (first == 0) first = st().params.ids->allocate(batch.size());
         for (std::size_t i = 0; i < batch.size(); ++i)
           submit(first + i, std::move(batch[i]), false);
-        pump();
+        after_submit();
       },
-      [this](gated_atom, std::uint64_t id, outgoing_message& m) {
-        submit(id, std::move(m), true);
-        pump();
-      },
-      [this](gated_atom, std::uint64_t first, outgoing_batch& batch) {
-        for (std::size_t i = 0; i < batch.size(); ++i) submit(first + i, std::move(batch[i]), true);
-        pump();
+      [this](drain_atom) {
+        drain_queue();
+        after_submit();
       },
       [this](cancel_atom, std::uint64_t id) {
+        drain_queue();  // a message sent before cancel() is known to the core first
         st().core.cancel(id);
         pump();
       },
@@ -124,6 +128,7 @@ connection_impl::behavior_type connection_impl::make_behavior() {
       [this](close_atom, caf::timespan deadline) -> caf::result<connection_closed> {
         auto& s = st();
         if (s.ended) return connection_closed{s.core.close_reason(), s.transport};
+        drain_queue();  // what was sent before close() goes out before the end
         auto rp = make_response_promise<connection_closed>();
         s.close_replies.push_back(rp);
         const auto t = now();
@@ -132,6 +137,7 @@ connection_impl::behavior_type connection_impl::make_behavior() {
         return rp;
       },
       [this](abort_atom) {
+        drain_queue();  // failed by the abort like everything else in flight
         st().core.abort(runtime_errc::shutting_down);
         pump();
       },
@@ -384,6 +390,28 @@ void connection_impl::pump() {
     }
   }
   schedule_timer();
+}
+
+void connection_impl::drain_queue() {
+  auto& s = st();
+  if (!s.params.queue) return;
+  s.params.queue->take(s.drained);
+  for (auto& item : s.drained) submit(item.id, std::move(item.msg), true);
+  s.drained.clear();
+}
+
+void connection_impl::after_submit() {
+  auto& s = st();
+  // Queuing a message changes nothing but the output, unless it was refused at once (an event,
+  // gate bytes to give back) or the connection is ending: then the whole pump runs. Otherwise the
+  // deferred flush is all there is to ask for; its pump does the rest once the mailbox is worked
+  // through (a burst of sends then costs one pump, not one each).
+  if (s.finishing || s.core.done() || s.core.has_events() || s.gate_release[0] != 0 ||
+      s.gate_release[1] != 0) {
+    pump();
+    return;
+  }
+  if (s.core.wants_write() && s.io->ready()) request_flush();
 }
 
 void connection_impl::request_flush() {

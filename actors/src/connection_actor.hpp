@@ -8,6 +8,7 @@
 #include "internal.hpp"
 #include "on_loop.hpp"
 #include "send_gate.hpp"
+#include "submission_queue.hpp"
 
 #include <netcore/actors/config.hpp>
 #include <netcore/session/core.hpp>
@@ -63,6 +64,8 @@ struct connection_params {
   std::function<void()> on_finished;
   /// Where the end of the connection is recorded for its handle; may be null.
   std::shared_ptr<end_slot> end;
+  /// Messages of connection::send and try_send (taken on drain_atom); may be null.
+  std::shared_ptr<submission_queue> queue;
 };
 
 class connection_impl;
@@ -112,6 +115,8 @@ struct connection_state {
   std::vector<std::uint64_t> pending_costs;  // per message (the inbox acknowledges one by one)
   std::deque<std::pair<delivery, std::uint64_t>> waiting;  // for a sink to be attached
   std::vector<event_sink> event_sinks;
+  /// The last messages taken from the submission queue (kept for its capacity).
+  std::vector<submission_queue::item> drained;
   std::unordered_map<std::uint64_t, caf::typed_response_promise<send_outcome>> replies;
   struct gated {
     std::size_t bytes = 0;
@@ -158,6 +163,10 @@ class connection_impl final : public on_loop<connection_impl_actor::base> {
   void hand_over();
   void deliver(delivery d, std::uint64_t cost);
   void schedule_timer();
+  /// Submits what connection::send & co. queued (submission_queue).
+  void drain_queue();
+  /// After messages were queued: asks for the deferred flush, or runs pump() when needed.
+  void after_submit();
   void request_flush();
   void quit_when_done();
 

@@ -18,9 +18,8 @@ namespace netcore::actors::detail {
 
 // -- atoms --------------------------------------------------------------------------------------
 
-using chunk_atom = caf::atom_constant<caf::atom("nc_chunk")>;    // producer → connection
-using window_atom = caf::atom_constant<caf::atom("nc_window")>;  // connection → producer
-using gated_atom = caf::atom_constant<caf::atom("nc_gated")>;  // connection façade → connection
+using chunk_atom = caf::atom_constant<caf::atom("nc_chunk")>;      // producer → connection
+using window_atom = caf::atom_constant<caf::atom("nc_window")>;    // connection → producer
 using readable_atom = caf::atom_constant<caf::atom("nc_readbl")>;  // event loop → connection
 using writable_atom = caf::atom_constant<caf::atom("nc_writbl")>;  // event loop → connection
 using bytes_atom = caf::atom_constant<caf::atom("nc_bytes")>;      // reader thread → connection
@@ -32,6 +31,7 @@ using tick_atom = caf::atom_constant<caf::atom("nc_tick")>;        // timer → 
 using ack_atom = caf::atom_constant<caf::atom("nc_ack")>;          // built-in inbox → connection
 using linger_atom = caf::atom_constant<caf::atom("nc_linger")>;    // timer → connection
 using flush_atom = caf::atom_constant<caf::atom("nc_flush")>;      // connection → itself
+using drain_atom = caf::atom_constant<caf::atom("nc_drain")>;  // connection façade → connection
 
 /// The generation of ticks that come from a wire's own timer (always current).
 inline constexpr std::uint64_t wire_tick = ~std::uint64_t{0};
@@ -107,14 +107,12 @@ typename Inspector::result_type inspect(Inspector& f, write_job& x) {
 
 /// What a connection actor really accepts: its public interface and the runtime's own messages.
 using connection_impl_actor = connection_actor::extend<
-    caf::reacts_to<gated_atom, std::uint64_t, outgoing_message>,
-    caf::reacts_to<gated_atom, std::uint64_t, outgoing_batch>,
     caf::reacts_to<chunk_atom, std::uint64_t, produced_chunk>,
     caf::reacts_to<chunk_atom, std::uint64_t, caf::error>, caf::reacts_to<readable_atom>,
     caf::reacts_to<writable_atom>, caf::replies_to<bytes_atom, read_buffer>::with<read_buffer>,
     caf::reacts_to<ended_atom, caf::error>, caf::reacts_to<tick_atom, std::uint64_t>,
     caf::reacts_to<ack_atom, std::uint64_t>, caf::reacts_to<linger_atom>,
-    caf::reacts_to<flush_atom>>;
+    caf::reacts_to<flush_atom>, caf::reacts_to<drain_atom>>;
 
 /// The producer of one outgoing multi-frame body: told how many more bytes it may produce.
 using producer_actor = caf::typed_actor<caf::reacts_to<window_atom, std::uint64_t>>;

@@ -153,6 +153,41 @@ TEST_F(runtime_test, close_then_return_delivers_everything) {
   EXPECT_EQ(end.error().reason, std::error_code{runtime_errc::closed});  // a clean end
 }
 
+TEST_F(runtime_test, send_and_send_batch_from_one_thread_keep_their_order) {
+  auto [client, server] = tcp_pair();
+  int next = 0;
+  for (int round = 0; round < 50; ++round) {
+    for (int i = 0; i < 7; ++i)
+      ASSERT_TRUE(client.send(outgoing_message::from_text(std::to_string(next++), "s")));
+    std::vector<outgoing_message> batch;
+    for (int i = 0; i < 5; ++i)
+      batch.push_back(outgoing_message::from_text(std::to_string(next++), "b"));
+    ASSERT_TRUE(client.send_batch(std::move(batch)));
+    ASSERT_TRUE(client.try_send(outgoing_message::from_text(std::to_string(next++), "t")));
+  }
+  for (int i = 0; i < next; ++i) {
+    auto m = server.receive(10s);
+    ASSERT_TRUE(m) << m.error().reason.message();
+    ASSERT_EQ(m->meta.route, std::to_string(i));
+  }
+}
+
+TEST_F(runtime_test, a_send_after_an_abort_fails_with_a_typed_error) {
+  auto [client, server] = tcp_pair();
+  events ev{*sys_};
+  client.subscribe(ev.handle());
+  client.abort();
+  // Refused at once (the connection is gone), or queued and then reported as failed: never lost.
+  auto id = client.send(outgoing_message::from_text("late", "x"));
+  if (id) {
+    auto outcome = ev.outcome(*id);
+    ASSERT_TRUE(outcome) << "no outcome for a message sent after abort()";
+    EXPECT_TRUE(*outcome) << "a message sent after abort() was reported as sent";
+  } else {
+    EXPECT_EQ(id.error(), std::error_code{runtime_errc::closed});
+  }
+}
+
 TEST_F(runtime_test, destroying_a_connection_drains_it_like_close) {
   accepted acc;
   auto l = rt_->listen_tcp("127.0.0.1", 0, acc.handler());
