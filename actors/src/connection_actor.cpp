@@ -138,8 +138,14 @@ connection_impl::behavior_type connection_impl::make_behavior() {
       },
       [this](abort_atom) {
         drain_queue();  // failed by the abort like everything else in flight
-        st().core.abort(runtime_errc::shutting_down);
+        auto& s = st();
+        s.core.abort(runtime_errc::shutting_down);
         pump();
+        if (!state_) return;
+        // Now, not after a drain or a linger: the GOAWAY goes out as far as the transport takes
+        // it at once, then the transport is closed.
+        if (!st().finishing) st().io->flush();
+        quit_when_done();
       },
       [this](stats_atom) -> connection_stats {
         auto& s = st();
@@ -375,6 +381,12 @@ void connection_impl::pump() {
   // Writes wait until the mailbox is worked through: a burst of sends or of producer chunks then
   // leaves in one vectored write instead of one write per message.
   if (!s.finishing && s.core.wants_write() && s.io->ready()) request_flush();
+  if (s.ended && !s.core.done() && !s.finishing && !s.linger_armed) {
+    // Ended, with its last control frames (a GOAWAY) still to write: they get the linger time,
+    // not forever (a peer that stopped reading never takes them).
+    s.linger_armed = true;
+    delayed_send(handle(), s.params.config.linger, linger_atom::value);
+  }
   if (s.core.done() && !s.finishing) {
     if (s.io->idle()) {
       s.finishing = true;

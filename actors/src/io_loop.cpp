@@ -23,6 +23,8 @@ io_loop::io_loop(caf::actor_system& sys, std::string name, std::size_t spin_poll
   std::promise<std::thread::id> started;
   auto id = started.get_future();
   thread_ = std::thread{[this, &started] {
+    // Named before the constructor returns, so that thread listings see the name at once.
+    ::pthread_setname_np(::pthread_self(), name_.substr(0, 15).c_str());
     started.set_value(std::this_thread::get_id());
     run();
   }};
@@ -81,7 +83,6 @@ void io_loop::run_job(caf::resumable* job) {
 }
 
 void io_loop::run() {
-  ::pthread_setname_np(::pthread_self(), name_.substr(0, 15).c_str());
   auto work = asio::make_work_guard(context_);
   std::size_t idle = 0;
   while (!stopping_.load(std::memory_order_relaxed)) {

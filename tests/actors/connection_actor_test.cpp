@@ -390,3 +390,70 @@ TEST_F(connection_actor_test, stats_come_in_one_call) {
   EXPECT_GT(got[0].session.bytes_out, 500u);
   EXPECT_EQ(got[0].transport, "test");
 }
+
+namespace {
+
+/// A frame the session must treat as a protocol violation: a message opened under id 0.
+read_buffer violating_frame() {
+  protocol::encoder enc;
+  protocol::message_meta meta;
+  meta.route = "bad";
+  const std::uint8_t body[1] = {0};
+  enc.open_single(0, meta, protocol::byte_view{body, 1});
+  read_buffer rb;
+  rb.bytes = std::make_shared<protocol::byte_buffer>();
+  for (const auto& s : enc.slices()) {
+    auto p = static_cast<const std::uint8_t*>(s.data);
+    rb.bytes->insert(rb.bytes->end(), p, p + s.size);
+  }
+  rb.size = rb.bytes->size();
+  return rb;
+}
+
+/// Watches `conn` go down.
+caf::actor watch_down(caf::actor_system& sys, connection_impl_actor conn, bool* down) {
+  return sys.spawn([conn, down](caf::event_based_actor* self) {
+    self->monitor(conn);
+    self->set_down_handler([down](caf::down_msg&) { *down = true; });
+    return caf::behavior{[](int) {}};
+  });
+}
+
+}  // namespace
+
+TEST_F(connection_actor_test,
+       an_ended_session_whose_goaway_is_never_written_quits_after_the_linger) {
+  auto cfg = quiet();
+  cfg.linger = 2s;
+  start(cfg);
+  exchange();
+  bool down = false;
+  auto watcher = watch_down(*sys_, conn_, &down);
+  wire_.hold = true;  // the transport takes no more bytes: the GOAWAY(error) stays in flight
+  caf::anon_send(conn_, bytes_atom::value, violating_frame());
+  sched_->run();
+  ASSERT_EQ(rec_.closed.size(), 1u);
+  EXPECT_TRUE(rec_.closed[0].reason) << "a violation reported as a clean end";
+  EXPECT_FALSE(down) << "quit before the linger, without its last frame";
+  sched_->advance_time(2500ms);
+  sched_->run();
+  EXPECT_TRUE(down) << "the connection actor waits forever for a write that never completes";
+  caf::anon_send_exit(watcher, caf::exit_reason::user_shutdown);
+  conn_ = nullptr;
+}
+
+TEST_F(connection_actor_test, abort_ends_the_actor_at_once_even_while_its_last_write_hangs) {
+  start();
+  exchange();
+  bool down = false;
+  auto watcher = watch_down(*sys_, conn_, &down);
+  wire_.hold = true;
+  caf::anon_send(conn_, bytes_atom::value, violating_frame());
+  sched_->run();
+  ASSERT_EQ(rec_.closed.size(), 1u);
+  caf::anon_send(conn_, abort_atom::value);
+  sched_->run();
+  EXPECT_TRUE(down) << "abort() did not end a connection whose last write hangs";
+  caf::anon_send_exit(watcher, caf::exit_reason::user_shutdown);
+  conn_ = nullptr;
+}
