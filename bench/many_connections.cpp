@@ -35,6 +35,14 @@ namespace {
 using clock_type = std::chrono::steady_clock;
 using namespace netcore::actors;
 
+scheduler_settings scheduler_from_env() {
+  scheduler_settings sched;
+  if (auto* v = std::getenv("NETCORE_BENCH_AGGRESSIVE_POLLS"))
+    sched.aggressive_poll_attempts = std::strtoul(v, nullptr, 10);
+  if (auto* v = std::getenv("NETCORE_BENCH_WORKERS")) sched.workers = std::strtoul(v, nullptr, 10);
+  return sched;
+}
+
 void raise_descriptor_limit() {
   rlimit r{};
   ::getrlimit(RLIMIT_NOFILE, &r);
@@ -121,7 +129,7 @@ connection_config quiet_config() {
   raise_descriptor_limit();
   {
     caf::actor_system_config cfg;
-    apply(cfg);
+    apply(cfg, scheduler_from_env());
     cfg.set("logger.verbosity", caf::atom("quiet"));
     caf::actor_system sys{cfg};
     runtime rt{sys, loop_config()};
@@ -190,7 +198,7 @@ using get_latencies_atom = caf::atom_constant<caf::atom("latencies")>;
   raise_descriptor_limit();
   {
     caf::actor_system_config cfg;
-    apply(cfg);
+    apply(cfg, scheduler_from_env());
     cfg.set("logger.verbosity", caf::atom("quiet"));
     caf::actor_system sys{cfg};
     runtime rt{sys, loop_config()};
@@ -325,6 +333,56 @@ std::vector<int> raw_clients(std::uint16_t port, std::size_t n) {
   return fds;
 }
 
+/// The netcore client's load, on the raw connections to the epoll server: connection i sends a
+/// 100 B request (its first bytes the send time) at i/N of every second; one epoll thread takes
+/// the echoes. The round trips of this baseline show what the machine itself adds.
+latency raw_load(const std::vector<int>& fds, std::chrono::seconds load) {
+  const int ep = ::epoll_create1(0);
+  for (int fd : fds) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    ::epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+  }
+  const std::size_t expected = fds.size() * static_cast<std::size_t>(load.count());
+  std::vector<double> rtts;
+  rtts.reserve(expected);
+  std::atomic<bool> stop{false};
+  std::thread receiver{[&] {
+    std::vector<epoll_event> events(256);
+    char buf[100];
+    while (!stop.load() && rtts.size() < expected) {
+      const int k = ::epoll_wait(ep, events.data(), static_cast<int>(events.size()), 100);
+      const auto now = clock_type::now().time_since_epoch().count();
+      for (int i = 0; i < k; ++i) {
+        const int fd = events[static_cast<std::size_t>(i)].data.fd;
+        if (::recv(fd, buf, sizeof buf, MSG_WAITALL) != sizeof buf) continue;
+        std::int64_t sent = 0;
+        std::memcpy(&sent, buf, sizeof sent);
+        rtts.push_back(static_cast<double>(now - sent) / 1000.0);
+      }
+    }
+  }};
+  const auto start = clock_type::now() + std::chrono::milliseconds{100};
+  const auto step =
+      std::chrono::duration_cast<clock_type::duration>(std::chrono::seconds{1}) / fds.size();
+  char body[100] = {};
+  for (long long second = 0; second < load.count(); ++second) {
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+      std::this_thread::sleep_until(start + std::chrono::seconds{second} +
+                                    step * static_cast<long long>(i));
+      const auto now = clock_type::now().time_since_epoch().count();
+      std::memcpy(body, &now, sizeof now);
+      [[maybe_unused]] auto w = ::send(fds[i], body, sizeof body, MSG_NOSIGNAL);
+    }
+  }
+  std::this_thread::sleep_for(std::chrono::seconds{1});  // the last echoes
+  stop = true;
+  receiver.join();
+  ::close(ep);
+  return percentiles(rtts);
+}
+
 }  // namespace
 
 many_connections_result run_many_connections(std::size_t n, std::chrono::seconds load) {
@@ -378,6 +436,9 @@ many_connections_result run_many_connections(std::size_t n, std::chrono::seconds
   out.baseline_rss_loaded_mib = get<double>(bp.from_child[0]);
   out.baseline_rss_per_connection_kib =
       (out.baseline_rss_loaded_mib - out.baseline_rss_idle_mib) * 1024.0 / static_cast<double>(n);
+  const auto base_rtt = raw_load(fds, load);
+  out.baseline_p50_us = base_rtt.p50_us;
+  out.baseline_p99_us = base_rtt.p99_us;
   for (int fd : fds) ::close(fd);
   put(bp.to_child[1], 'q');
   ::waitpid(base, &status, 0);

@@ -22,6 +22,8 @@ struct many_connections_result {
   double baseline_rss_per_connection_kib = 0;  ///< the epoll echo server's
   double baseline_rss_idle_mib = 0;
   double baseline_rss_loaded_mib = 0;
+  double baseline_p50_us = 0;  ///< round trips of the same load against the epoll server
+  double baseline_p99_us = 0;
 };
 
 /// Runs P7 with `connections` connections and `load` seconds of requests.

@@ -641,10 +641,12 @@ int main(int argc, char** argv) {
                "<= workers + I/O threads + 4, independent of N",
                static_cast<double>(r.server_threads) <= allowed_threads,
                {{"connections", r.connections}});
-    report.add("P7", r.p99_us, "us (p99)", "request_rtt_p50", r.p50_us, r.p99_us / r.p50_us,
-               "p99 <= 5000 us", r.p99_us <= 5000.0,
+    report.add("P7", r.p99_us, "us (p99)", "epoll_echo_server_same_load_p99", r.baseline_p99_us,
+               r.p99_us / std::max(r.baseline_p99_us, 1.0), "p99 <= 5000 us", r.p99_us <= 5000.0,
                {{"connections", r.connections},
                 {"samples", r.samples},
+                {"p50_us", r.p50_us},
+                {"baseline_p50_us", r.baseline_p50_us},
                 {"accept_all_seconds", r.accept_seconds}});
   }
   return 0;
