@@ -17,10 +17,12 @@ struct scheduler_settings {
   /// workers go straight to a wakeable wait: lower latency and less idle CPU.
   std::size_t moderate_poll_attempts = 0;
   std::size_t moderate_sleep_us = 50;
-  /// Busy polls an idle worker makes first (CAF's default 100). 10000 (about a millisecond of
-  /// spinning after each burst of work) cut the idle request round trip from ~80 to ~50 µs here
-  /// and left throughput unchanged (docs/BENCHMARKS.md).
-  std::size_t aggressive_poll_attempts = 10000;
+  /// Busy polls an idle worker makes first (CAF's default, 100). Since connections run on the
+  /// runtime's event loops, longer spinning no longer shortens a round trip: with 10000 (about a
+  /// millisecond of spinning after each burst) the idle round trip (P6) was 42–45 µs against
+  /// 37 µs, and with 10,000 connections (P7) spinning workers in two processes on 2 vCPUs pushed
+  /// the p99 from 1–2 ms to 6–25 ms (docs/BENCHMARKS.md). Raise it only where workers own a core.
+  std::size_t aggressive_poll_attempts = 100;
 };
 
 /// Prepares `cfg` for netcore: writes `s` (scheduler.max-threads, work-stealing.*) and registers
