@@ -155,6 +155,8 @@ void core::on_transport_closed(std::error_code reason) {
     state_ = session_state::closed;
     return;
   }
+  if (state_ == session_state::draining && peer_goaway_ && reassembler_.open_count() == 0)
+    settle_through_goaway();
   const bool drained = state_ == session_state::draining && goaway_written_ && peer_goaway_ &&
                        !has_outgoing() && reassembler_.open_count() == 0;
   if (drained) {
@@ -243,6 +245,24 @@ void core::queue_goaway(protocol::errc code) {
   c.type = protocol::frame_type::goaway;
   c.argument = static_cast<std::uint64_t>(code);
   control_.push_back(c);  // never refused: it is the last word
+}
+
+void core::settle_through_goaway() {
+  // The peer said GOAWAY and closed the stream, which it does only once it has read this side's
+  // GOAWAY (its own drain waits for it): everything written up to that GOAWAY arrived, even
+  // where the transport has not confirmed the writes yet (a threaded pipe reports writes apart
+  // from what it reads, so the end of the stream can overtake the confirmation).
+  if (goaway_written_) return;
+  const auto last = std::find_if(outstanding_.begin(), outstanding_.end(),
+                                 [](const std::shared_ptr<batch>& b) { return b->goaway; });
+  if (last == outstanding_.end()) return;
+  const auto count = static_cast<std::size_t>(last - outstanding_.begin()) + 1;
+  for (std::size_t i = 0; i < count; ++i) {
+    std::shared_ptr<batch> b = std::move(outstanding_.front());
+    outstanding_.pop_front();
+    settle(*b);
+  }
+  written_in_front_ = 0;
 }
 
 void core::check_drained() {

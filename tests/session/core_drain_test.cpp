@@ -173,3 +173,51 @@ TEST(session_drain, a_goaway_with_an_error_fails_everything_with_that_code) {
   EXPECT_EQ(g[0].text, "bye");
   EXPECT_EQ(peer.closed_reason(), std::error_code{errc::protocol_error});
 }
+
+TEST(session_drain, the_end_of_the_stream_after_the_peers_goaway_settles_unconfirmed_writes) {
+  // A threaded transport reports its writes apart from what it reads: the peer's GOAWAY and the
+  // end of the stream can reach the session before the confirmation of its own last write.
+  const auto now = clock::time_point{} + 1h;
+  side a{quiet(), now};
+  side b{quiet(), now};
+  // Moves what `from` writes to `to`; the batch carrying a GOAWAY stays unconfirmed unless
+  // `confirm_goaway`.
+  auto move = [&](side& from, side& to, bool confirm_goaway) {
+    while (from.core.wants_write()) {
+      const auto& slices = from.core.next_batch();
+      if (slices.empty()) return;
+      protocol::byte_buffer bytes;
+      for (const auto& s : slices) {
+        auto p = static_cast<const std::uint8_t*>(s.data);
+        bytes.insert(bytes.end(), p, p + s.size);
+      }
+      bool goaway = false;
+      for (const auto& f : decode_all(bytes)) goaway |= f.header.type == frame_type::goaway;
+      to.core.feed(protocol::byte_view{bytes}, now);
+      if (goaway && !confirm_goaway) return;
+      from.core.on_written(bytes.size());
+    }
+  };
+  for (int i = 0; i < 4; ++i) {
+    move(a, b, true);
+    move(b, a, true);
+  }
+  auto id = a.core.send(meta("last"), pattern(100));
+  ASSERT_TRUE(id);
+  a.core.shutdown(now, now + 5s);
+  for (int i = 0; i < 4; ++i) {
+    move(a, b, false);
+    move(b, a, true);
+    a.drain_events();
+    b.drain_events();
+  }
+  ASSERT_TRUE(b.core.done());  // B answered with its GOAWAY and closes the stream
+  ASSERT_FALSE(a.core.done());
+  a.core.on_transport_closed(runtime_errc::disconnected);
+  a.drain_events();
+  ASSERT_EQ(b.messages.size(), 1u);
+  ASSERT_NE(a.outcome(*id), nullptr);
+  EXPECT_TRUE(a.outcome(*id)->ok());
+  ASSERT_EQ(a.closes.size(), 1u);
+  EXPECT_FALSE(a.closes[0].reason) << a.closes[0].reason.message();
+}

@@ -240,6 +240,7 @@ class core {
   void fail_all(std::error_code outgoing, std::error_code incoming);
   void end(std::error_code reason);
   void check_drained();
+  void settle_through_goaway();
   void queue_control(control_frame c);
   void queue_goaway(protocol::errc code);
   void emit(event e);
