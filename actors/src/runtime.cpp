@@ -50,7 +50,9 @@ void remove_dir(const std::string& dir) {
 }  // namespace
 
 runtime_impl::runtime_impl(caf::actor_system& s, runtime_config cfg)
-    : sys(s), config(std::move(cfg)), spill_dir(make_spill_dir(config.spill_parent)) {
+    : sys(s), config(std::move(cfg)), spill_dir(make_spill_dir(config.spill_parent)),
+      spill_quota(
+          std::make_shared<protocol::spill_quota>(config.max_spill_files, config.max_spill_bytes)) {
   const auto n = std::max<std::size_t>(config.io_threads, 1);
   for (std::size_t i = 0; i < n; ++i)
     loops.push_back(std::make_unique<io_loop>(sys, "netcore-io" + std::to_string(i),
@@ -115,6 +117,7 @@ connection runtime_impl::adopt(std::unique_ptr<transports::byte_stream> stream,
     cfg.storage.spill_directory.clear();
   else if (cfg.storage.spill_directory.empty())
     cfg.storage.spill_directory = spill_dir;
+  if (!cfg.storage.quota) cfg.storage.quota = spill_quota;
   const std::size_t file_index = next_file_loop();
 
   auto shared = std::make_shared<connection_shared>();
@@ -174,6 +177,10 @@ caf::actor_system& runtime::system() const noexcept {
 
 const std::string& runtime::spill_directory() const noexcept {
   return impl_->spill_dir;
+}
+
+const protocol::spill_quota& runtime::spill_usage() const noexcept {
+  return *impl_->spill_quota;
 }
 
 std::size_t runtime::connections() const {

@@ -49,6 +49,7 @@ struct runtime_impl {
   caf::actor_system& sys;
   runtime_config config;
   std::string spill_dir;
+  std::shared_ptr<protocol::spill_quota> spill_quota;
   std::vector<std::unique_ptr<io_loop>> loops;
   std::vector<std::unique_ptr<io_loop>> file_loops;
   std::atomic<std::size_t> next{0};

@@ -46,6 +46,8 @@ std::string_view to_string(errc e) noexcept {
     return "flood";
   case errc::storage_failed:
     return "storage_failed";
+  case errc::storage_full:
+    return "storage_full";
   case errc::peer_timeout:
     return "peer_timeout";
   case errc::going_away:
@@ -110,6 +112,8 @@ const char* describe(errc e) noexcept {
     return "peer sent control frames faster than allowed";
   case errc::storage_failed:
     return "the receiver could not store the body";
+  case errc::storage_full:
+    return "the receiver has no room for the body (spill quota or disk full)";
   case errc::peer_timeout:
     return "silent for too long";
   case errc::going_away:

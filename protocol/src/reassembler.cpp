@@ -143,8 +143,8 @@ errc reassembler::on_open(const frame_view& f, clock::time_point now) {
   p->declared = declared;
   if (declared != unknown_size) {
     if (can_spill && declared > policy_.memory_threshold) {
-      result<detail::spill_file> created =
-          detail::spill_file::create(policy_.spill_directory, ++file_counter_);
+      result<detail::spill_file> created = detail::spill_file::create(
+          policy_.spill_directory, ++file_counter_, policy_.quota, declared);
       if (!created) return push_failure(events_, stats_, id, created.error());
       p->file = std::move(*created);
       ++stats_.spilled;
@@ -181,8 +181,8 @@ errc reassembler::on_single(const frame_view& f, std::uint64_t id, std::uint64_t
   if (!to_file && body.size() > budget_left)
     return push_failure(events_, stats_, id, errc::memory_limit);
   if (to_file) {
-    result<detail::spill_file> created =
-        detail::spill_file::create(policy_.spill_directory, ++file_counter_);
+    result<detail::spill_file> created = detail::spill_file::create(
+        policy_.spill_directory, ++file_counter_, policy_.quota, body.size());
     if (!created) return push_failure(events_, stats_, id, created.error());
     ++stats_.spilled;
     if (errc e = created->append(body); e != errc::ok) return push_failure(events_, stats_, id, e);
@@ -282,7 +282,8 @@ errc reassembler::append(partial& p, byte_view bytes) {
     if (over_budget || (can_spill && over_threshold)) {
       // Move the message to a file: what is buffered first, then everything that follows.
       result<detail::spill_file> created =
-          detail::spill_file::create(policy_.spill_directory, ++file_counter_);
+          detail::spill_file::create(policy_.spill_directory, ++file_counter_, policy_.quota,
+                                     p.declared != unknown_size ? p.declared : 0);
       if (!created) return created.error();
       p.file = std::move(*created);
       ++stats_.spilled;

@@ -36,6 +36,7 @@ const std::vector<std::pair<errc, std::string_view>>& all_codes() {
       {errc::flow_control, "flow_control"},
       {errc::flood, "flood"},
       {errc::storage_failed, "storage_failed"},
+      {errc::storage_full, "storage_full"},
       {errc::peer_timeout, "peer_timeout"},
       {errc::going_away, "going_away"},
       {errc::protocol_error, "protocol_error"},
@@ -77,7 +78,7 @@ TEST(error, wire_values_are_stable) {
 }
 
 TEST(error, values_outside_the_enum_are_unknown) {
-  for (int v : {-1, 6, 9, 23, 29, 31, 40, 41, 50, 55, 56, 57, 60, 61, 98, 100, 1000, 1 << 30}) {
+  for (int v : {-1, 6, 9, 23, 29, 32, 40, 41, 50, 55, 56, 57, 60, 61, 98, 100, 1000, 1 << 30}) {
     EXPECT_EQ(to_string(static_cast<errc>(v)), "unknown") << v;
   }
 }

@@ -41,6 +41,14 @@ struct runtime_config {
   std::size_t read_buffer = 256u << 10;
   /// Directory in which the private spill directory is created (empty: $TMPDIR, else /tmp).
   std::string spill_parent;
+  /// Spill files open at once across all the runtime's connections (each holds a descriptor
+  /// while its message arrives); an incoming message beyond it fails with
+  /// wire_errc::storage_full, at both ends. Connections whose storage.quota is set use theirs.
+  std::uint32_t max_spill_files = 256;
+  /// Bytes of bodies still arriving in spill files across all connections: a message declaring
+  /// more than is left fails at its OPEN with wire_errc::storage_full (so does one declaring
+  /// more than the file system has free).
+  std::uint64_t max_spill_bytes = std::uint64_t{64} << 30;
 };
 
 namespace detail {
@@ -99,6 +107,8 @@ class runtime {
   caf::actor_system& system() const noexcept;
   /// The private spill directory.
   const std::string& spill_directory() const noexcept;
+  /// The spill files and bytes in use now, against runtime_config's bounds.
+  const protocol::spill_quota& spill_usage() const noexcept;
 
   /// A connection over any byte stream: a pollable one (native_handle() >= 0) is served by an
   /// event loop, any other by a reader and a writer thread of its own.

@@ -34,6 +34,7 @@ enum class errc : int {
   flood = 22,               ///< The peer sent control frames (e.g. PINGs) faster than allowed.
   // -- storage --
   storage_failed = 30,  ///< The receiver could not store the body (e.g. a full disk).
+  storage_full = 31,    ///< The receiver's spill quota (files or bytes) or its disk has no room.
   // -- connection (GOAWAY reasons) --
   peer_timeout = 51,    ///< The sender of this code heard nothing for too long.
   going_away = 52,      ///< The sender is going away; no new messages are accepted.

@@ -1,7 +1,10 @@
 #pragma once
 
+#include <netcore/protocol/spill_quota.hpp>
+
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace netcore::protocol {
@@ -33,8 +36,14 @@ struct storage_policy {
   std::uint64_t memory_threshold = std::uint64_t{4} << 20;
   /// Directory for spill files; empty = never spill (bodies stay in memory, bounded by
   /// limits::max_buffered_bytes). Files are created there exclusively with mode 0600 under a
-  /// name chosen locally, and removed when their message fails or is cancelled.
+  /// name chosen locally, and removed when their message fails or is cancelled. Where the file
+  /// system allows it they have no name until their message is complete (O_TMPFILE), so the
+  /// kernel frees them if the process dies.
   std::string spill_directory;
+  /// Bounds on the spill files of every reassembler sharing it (open files, bytes of bodies
+  /// still arriving); a message beyond them fails with errc::storage_full. Null = only the file
+  /// system's free space bounds them (the runtime always sets one, runtime_config::spill_quota).
+  std::shared_ptr<spill_quota> quota;
 };
 
 }  // namespace netcore::protocol
