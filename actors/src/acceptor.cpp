@@ -62,6 +62,10 @@ struct acceptor_core : std::enable_shared_from_this<acceptor_core> {
         arm();
         return;
       }
+      if (runtime->connection_count() >= runtime->config.max_connections) {
+        refused.fetch_add(1);  // the stream closes as it goes out of scope
+        continue;
+      }
       accepted.fetch_add(1);
       auto c = runtime->adopt(std::move(*r), config);
       try {
@@ -97,6 +101,7 @@ struct acceptor_core : std::enable_shared_from_this<acceptor_core> {
   bool stopped = false;
   std::atomic<std::uint64_t> accepted{0};
   std::atomic<std::uint64_t> failures{0};
+  std::atomic<std::uint64_t> refused{0};
   mutable std::mutex mutex;
   std::error_code last_error;
   std::atomic<bool> removed{false};
@@ -147,6 +152,10 @@ std::uint64_t acceptor::accepted() const {
 
 std::uint64_t acceptor::failures() const {
   return core_ ? core_->failures.load() : 0;
+}
+
+std::uint64_t acceptor::refused() const {
+  return core_ ? core_->refused.load() : 0;
 }
 
 std::error_code acceptor::last_error() const {

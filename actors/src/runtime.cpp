@@ -183,9 +183,13 @@ const protocol::spill_quota& runtime::spill_usage() const noexcept {
   return *impl_->spill_quota;
 }
 
+std::size_t detail::runtime_impl::connection_count() const {
+  std::lock_guard<std::mutex> guard{mutex};
+  return live.size();
+}
+
 std::size_t runtime::connections() const {
-  std::lock_guard<std::mutex> guard{impl_->mutex};
-  return impl_->live.size();
+  return impl_->connection_count();
 }
 
 std::size_t runtime::io_threads() const noexcept {

@@ -43,6 +43,7 @@ struct runtime_impl {
   io_loop* next_loop();
   std::size_t next_file_loop();
   void finished(caf::actor_id id);
+  std::size_t connection_count() const;
   void add(acceptor_core* a);
   void remove(acceptor_core* a);
 

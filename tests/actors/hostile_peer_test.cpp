@@ -6,6 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "runtime_support.hpp"
 
 using namespace netcore;
@@ -105,4 +109,57 @@ TEST_F(spill_bounds_test, a_declared_size_beyond_the_spill_bytes_is_refused_befo
   auto m = acc.conns.front().receive(10s);
   ASSERT_FALSE(m);
   EXPECT_EQ(m.error().reason, std::error_code{wire_errc::storage_full});
+}
+
+namespace {
+
+runtime_config two_connections() {
+  runtime_config c;
+  c.max_connections = 2;
+  return c;
+}
+
+class connection_bound_test : public runtime_fixture {
+ protected:
+  connection_bound_test() : runtime_fixture(two_connections()) {}
+};
+
+int raw_connect(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  timeval timeout{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  return fd;
+}
+
+}  // namespace
+
+TEST_F(connection_bound_test, connections_beyond_the_bound_are_closed_at_once) {
+  accepted acc;
+  auto l = rt_->listen_tcp("127.0.0.1", 0, acc.handler());
+  ASSERT_TRUE(l);
+  const int first = raw_connect(l->port());
+  const int second = raw_connect(l->port());
+  ASSERT_GE(first, 0);
+  ASSERT_GE(second, 0);
+  ASSERT_TRUE(acc.wait(2));
+  const int third = raw_connect(l->port());
+  ASSERT_GE(third, 0);
+  // The server closes the third at once: its read ends (instead of waiting for a HELLO).
+  char byte = 0;
+  const auto n = ::recv(third, &byte, 1, 0);
+  EXPECT_LE(n, 0);
+  EXPECT_EQ(l->refused(), 1u);
+  EXPECT_EQ(l->accepted(), 2u);
+  EXPECT_EQ(rt_->connections(), 2u);
+  // The two it holds are connections as any: they greet with HELLO.
+  EXPECT_EQ(::recv(first, &byte, 1, 0), 1);
+  for (int fd : {first, second, third}) ::close(fd);
 }

@@ -49,6 +49,10 @@ struct runtime_config {
   /// more than is left fails at its OPEN with wire_errc::storage_full (so does one declaring
   /// more than the file system has free).
   std::uint64_t max_spill_bytes = std::uint64_t{64} << 30;
+  /// Connections the runtime holds at most (accepted and opened): an acceptor closes a
+  /// connection beyond it at once (counted in acceptor::refused()), so a flood of clients costs
+  /// one descriptor for a moment each, never memory.
+  std::size_t max_connections = 16384;
 };
 
 namespace detail {
@@ -78,6 +82,8 @@ class acceptor {
   /// Accepts that failed (e.g. std::errc::too_many_files_open); the acceptor pauses 100 ms after
   /// each and goes on.
   std::uint64_t failures() const;
+  /// Connections closed at once because the runtime held runtime_config::max_connections.
+  std::uint64_t refused() const;
   /// The last accept failure (empty if none).
   std::error_code last_error() const;
   /// Stops listening. Idempotent.
