@@ -15,3 +15,16 @@ if(NETCORE_SANITIZE)
   target_compile_options(netcore_options INTERFACE $<BUILD_INTERFACE:${_netcore_san}>)
   target_link_options(netcore_options INTERFACE $<BUILD_INTERFACE:${_netcore_san}>)
 endif()
+
+if(NETCORE_TSAN)
+  if(NETCORE_SANITIZE)
+    message(FATAL_ERROR "NETCORE_TSAN and NETCORE_SANITIZE cannot be combined")
+  endif()
+  # Only meaningful against a CAF compiled with -fsanitize=thread (./dev test --tsan builds one):
+  # TSan cannot see the synchronisation inside an uninstrumented CAF.
+  # -Wno-tsan: asio's atomic_thread_fence calls, which TSan does not model, warn in every file
+  # that includes asio.
+  set(_netcore_tsan -fsanitize=thread -fno-omit-frame-pointer -Wno-tsan)
+  target_compile_options(netcore_options INTERFACE $<BUILD_INTERFACE:${_netcore_tsan}>)
+  target_link_options(netcore_options INTERFACE $<BUILD_INTERFACE:${_netcore_tsan}>)
+endif()

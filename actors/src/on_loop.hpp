@@ -36,10 +36,11 @@ class on_loop : public Base {
 
   void on_exit() override {
     Base::on_exit();
-    if (loop_) {
-      auto* loop = loop_;
-      loop_ = nullptr;
-      loop->actor_finished();
+    // loop_ itself stays: enqueue() reads it from any thread (a message sent to a terminated
+    // actor is bounced by CAF without being scheduled, so the loop is not touched then).
+    if (loop_ && !finished_) {
+      finished_ = true;
+      loop_->actor_finished();
     }
   }
 
@@ -47,7 +48,8 @@ class on_loop : public Base {
   io_loop* loop() const noexcept { return loop_; }
 
  private:
-  io_loop* loop_;
+  io_loop* const loop_;
+  bool finished_ = false;  ///< actor_finished() was called (on the loop thread only)
 };
 
 }  // namespace netcore::actors::detail
