@@ -21,9 +21,15 @@ class polled_wire final : public wire {
  public:
   explicit polled_wire(connection_impl& self)
       : self_(self), stream_(*self.st().params.stream), loop_(*self.loop()),
-        descriptor_(loop_.context(), stream_.native_handle()),
+        descriptor_(loop_.context()),
         read_size_(std::max<std::size_t>(self.st().params.config.read_size, 1)),
-        timer_(std::make_shared<timer_slot>(loop_.context())) {}
+        timer_(std::make_shared<timer_slot>(loop_.context())) {
+    // Registering with epoll can fail (ENOMEM, ENOSPC at fs.epoll.max_user_watches): that ends
+    // this connection with the OS error (start() reports it), never the actor by an exception.
+    asio::error_code ec;
+    descriptor_.assign(stream_.native_handle(), ec);
+    if (ec) assign_error_ = std::error_code{ec.value(), std::system_category()};
+  }
 
   ~polled_wire() override {
     asio::error_code ignored;
@@ -46,7 +52,13 @@ class polled_wire final : public wire {
     return true;
   }
 
-  void start() override { arm(read_armed_, asio::posix::descriptor_base::wait_read); }
+  void start() override {
+    if (assign_error_) {
+      fail(assign_error_);
+      return;
+    }
+    arm(read_armed_, asio::posix::descriptor_base::wait_read);
+  }
 
   void flush() override {
     auto& core = self_.st().core;
@@ -190,6 +202,7 @@ class polled_wire final : public wire {
   transports::byte_stream& stream_;
   io_loop& loop_;
   asio::posix::stream_descriptor descriptor_;
+  std::error_code assign_error_;
   const std::vector<protocol::io_slice>* current_ = nullptr;  // the batch being written
   std::shared_ptr<const void> current_owner_;                 // ... kept alive while it is
   std::size_t offset_ = 0;                                    // bytes of it written
