@@ -233,7 +233,17 @@ void core::on_decode_error(const protocol::decode_result& r) {
 void core::on_peer_cancel(std::uint64_t id, std::uint64_t code) {
   // The receiving side of our message `id` gave up on it (or reported an error about it).
   const errc reason = code == 0 ? errc::cancelled : protocol::errc_from_wire(code, errc::cancelled);
-  if (out_.count(id) == 0) return;  // finished meanwhile: its outcome was reported
+  if (out_.count(id) == 0) {
+    // Written in full already: the peer refused it after all (its CANCEL crossed the last
+    // bytes). Reported as a second outcome, so that the refusal is not lost on this side.
+    // Its cookie came back with the first outcome (and was released then): this one has none.
+    auto it = std::find(recently_sent_.begin(), recently_sent_.end(), id);
+    if (it == recently_sent_.end()) return;  // long finished, or never ours
+    recently_sent_.erase(it);
+    stats_.send_failures.add(reason);
+    emit(sent{id, reason, 0});
+    return;
+  }
   finish_message(id, reason);
   check_drained();
 }

@@ -230,7 +230,14 @@ void core::finish_message(std::uint64_t id, std::error_code reason) {
     ++stats_.messages_sent;
   const auto cookie = m.cookie;
   out_.erase(it);
+  if (!reason) remember_sent(id);
   emit(sent{id, reason, cookie});
+}
+
+void core::remember_sent(std::uint64_t id) {
+  constexpr std::size_t remembered = 1024;
+  if (recently_sent_.size() == remembered) recently_sent_.pop_front();
+  recently_sent_.push_back(id);
 }
 
 bool core::has_outgoing() const {
@@ -577,6 +584,7 @@ void core::settle(batch& b) {
     release_queued(s.queued);
     --queued_messages_;
     ++stats_.messages_sent;
+    remember_sent(s.id);
     emit(sent{s.id, {}, s.cookie});
   }
   for (auto id : b.finished) finish_message(id, {});

@@ -64,8 +64,8 @@ TEST_F(spill_bounds_test, messages_beyond_the_spill_file_bound_fail_at_both_ends
   }
   EXPECT_EQ(arrived, 1u);
   EXPECT_EQ(refused, 1u);
-  // The sender's outcome says "written in full" unless the refusal came back first, as it does
-  // for a body larger than the credit the receiver grants before it has looked at the OPEN.
+  // The refused message's outcome is storage_full: at once when the refusal came back before its
+  // last bytes were written, else as a second outcome after "written in full".
   std::size_t ok = 0;
   for (auto id : ids) {
     auto outcome = ev.outcome(id);

@@ -142,3 +142,32 @@ TEST(session_limits, the_hello_announces_this_sides_limits) {
   EXPECT_EQ(s.initial_message_credit, 5000u);
   EXPECT_EQ(s.initial_connection_credit, 50000u);
 }
+
+TEST(session_limits, a_refusal_that_crosses_the_last_bytes_comes_back_as_a_second_outcome) {
+  // B can keep no body above 10 bytes (memory) and has no spill file to give: it refuses the
+  // SINGLE message that A has already written in full.
+  session_config b;
+  b.storage.memory_threshold = 10;
+  b.storage.spill_directory = "/tmp";
+  b.storage.quota = std::make_shared<protocol::spill_quota>(0, 0);
+  session_pair p{{}, b};
+  p.pump();
+  auto id = p.a().core.send(meta("refused"), pattern(100));
+  ASSERT_TRUE(id);
+  p.pump();
+  ASSERT_EQ(p.b().failures.size(), 1u);
+  EXPECT_EQ(p.b().failures[0].reason, std::error_code{errc::storage_full});
+  std::vector<std::error_code> outcomes;
+  for (const auto& o : p.a().outcomes)
+    if (o.id == *id) outcomes.push_back(o.reason);
+  ASSERT_EQ(outcomes.size(), 2u);
+  EXPECT_FALSE(outcomes[0]);  // written in full
+  EXPECT_EQ(outcomes[1], std::error_code{errc::storage_full});
+  // Other messages are not affected.
+  auto small = p.a().core.send(meta("fits"), pattern(5));
+  ASSERT_TRUE(small);
+  p.pump();
+  ASSERT_EQ(p.b().messages.size(), 1u);
+  ASSERT_NE(p.a().outcome(*small), nullptr);
+  EXPECT_TRUE(p.a().outcome(*small)->ok());
+}

@@ -64,6 +64,8 @@ struct outgoing_message {
 using outgoing_batch = std::vector<outgoing_message>;
 
 /// What became of an outgoing message: written to the stream in full (error empty), or why not.
+/// A message written in full gets a second outcome, with the error, when the receiver refuses it
+/// after its last bytes went out (its CANCEL crossed them, e.g. wire_errc::storage_full).
 struct send_outcome {
   std::uint64_t id = 0;
   std::error_code error;

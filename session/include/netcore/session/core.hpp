@@ -241,6 +241,7 @@ class core {
   void end(std::error_code reason);
   void check_drained();
   void settle_through_goaway();
+  void remember_sent(std::uint64_t id);
   void queue_control(control_frame c);
   void queue_goaway(protocol::errc code);
   void emit(event e);
@@ -270,6 +271,9 @@ class core {
   bool goaway_queued_ = false;
   bool goaway_written_ = false;
   std::deque<std::shared_ptr<batch>> outstanding_;
+  // The ids of the latest messages written in full: a CANCEL from the peer for one of them is a
+  // refusal that crossed the message's last bytes, reported as a second `sent`. Bounded.
+  std::deque<std::uint64_t> recently_sent_;
   std::vector<std::shared_ptr<batch>> spare_;
   std::size_t written_in_front_ = 0;  // bytes of outstanding_.front() already written
   std::vector<protocol::io_slice> no_slices_;

@@ -25,7 +25,10 @@ struct receive_failed {
   std::error_code reason;
 };
 
-/// What became of an outgoing message: written in full (reason empty) or failed.
+/// What became of an outgoing message: written in full (reason empty) or failed. A message
+/// written in full can get a second `sent`, with the reason, when the peer refuses it after its
+/// last bytes went out (e.g. wire_errc::storage_full, payload_corrupt): its CANCEL crossed them.
+/// That second one carries cookie 0 (the cookie came back, to be released, with the first).
 struct sent {
   std::uint64_t id = 0;
   std::error_code reason;
