@@ -49,13 +49,7 @@ std::vector<std::string> files_in(const std::string& dir) {
 /// processes) and must leave it empty: files of delivered messages are removed by the test.
 class ReassemblerTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = std::string{NETCORE_TEST_TMP} + "/" + info->test_suite_name() + "." + info->name() +
-           "." + std::to_string(::getpid());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
+  void SetUp() override { dir_ = fresh_test_dir(NETCORE_TEST_TMP); }
 
   void TearDown() override {
     std::error_code ec;

@@ -11,9 +11,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <random>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 namespace netcore::protocol::test {
 
@@ -22,6 +25,17 @@ using clock_type = reassembler::clock;
 using kind = reassembly_event::kind;
 
 inline const clock_type::time_point t0 = clock_type::time_point{} + 1h;
+
+/// A new, empty directory below `root` for the running test, named after it and this process
+/// (tests may run in parallel processes).
+inline std::string fresh_test_dir(const std::string& root) {
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  std::string dir =
+      root + "/" + info->test_suite_name() + "." + info->name() + "." + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Frames

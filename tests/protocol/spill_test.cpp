@@ -38,13 +38,7 @@ std::size_t entries(const std::string& dir) {
 
 class SpillTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = std::string{NETCORE_TEST_TMP} + "/" + info->test_suite_name() + "." + info->name() +
-           "." + std::to_string(::getpid());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
+  void SetUp() override { dir_ = fresh_test_dir(NETCORE_TEST_TMP); }
   void TearDown() override {
     EXPECT_EQ(entries(dir_), 0u) << "spill files left behind";
     if (quota_) {
