@@ -95,7 +95,7 @@ class polled_wire final : public wire {
         current_ = nullptr;  // on_written() may recycle the batch: forget it first
         current_owner_.reset();
       }
-      if (n > 0) core.on_written(n);
+      if (n > 0) core.on_written(n, self_.now());
       if (!whole) {
         arm(write_armed_, asio::posix::descriptor_base::wait_write);
         return;

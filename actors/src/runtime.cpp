@@ -113,6 +113,7 @@ connection runtime_impl::adopt(std::unique_ptr<transports::byte_stream> stream,
   if (cfg.write_batch == 0) cfg.write_batch = profile.write_batch;
   if (cfg.read_size == 0) cfg.read_size = profile.read_size;
   cfg.lossy = cfg.lossy || profile.lossy;
+  if (cfg.link.bytes_per_second == 0) cfg.link.bytes_per_second = profile.bytes_per_second;
   if (!cfg.spill_to_files)
     cfg.storage.spill_directory.clear();
   else if (cfg.storage.spill_directory.empty())

@@ -122,7 +122,7 @@ class threaded_wire final : public wire {
           .then(
               [this, size](written_atom) {
                 --in_flight_;
-                self_.st().core.on_written(size);
+                self_.st().core.on_written(size, self_.now());
                 self_.pump();
               },
               [this](caf::error& e) {

@@ -37,6 +37,8 @@ core::core(session_config config, clock::time_point now, std::shared_ptr<id_sour
   next_ping_ = now + config_.keepalive_interval;
   handshake_deadline_ = now + config_.handshake_timeout;
   ping_tokens_ = config_.max_pings_per_second;
+  if (config_.lossy && config_.link.enabled) link_ = std::make_unique<reliable_link>(config_.link);
+  tolerate_loss_ = config_.lossy && !link_;
 }
 
 core::~core() = default;
@@ -61,6 +63,15 @@ session_stats core::stats() const {
   s.unacknowledged = unacked_;
   s.resync_bytes_dropped = decoder_.stats().dropped_bytes;
   s.corrupt_frames = decoder_.stats().corrupt_payloads;
+  if (link_) {
+    const link_stats l = link_->stats();
+    s.link_packets_sent = l.packets_sent;
+    s.link_retransmissions = l.retransmissions;
+    s.link_corrupt_packets = l.decoder.corrupt_headers + l.decoder.corrupt_payloads;
+    s.link_duplicates = l.duplicates;
+    s.link_bytes_dropped = l.decoder.dropped_bytes;
+    s.link_rtt_us = static_cast<std::uint64_t>(l.srtt.count());
+  }
   return s;
 }
 
@@ -69,6 +80,10 @@ session_stats core::stats() const {
 void core::tick(clock::time_point now) {
   now_ = std::max(now_, now);
   if (state_ == session_state::closing || state_ == session_state::closed) return;
+  if (link_) {
+    link_tick();
+    if (state_ == session_state::closing || state_ == session_state::closed) return;
+  }
   if (state_ == session_state::handshake && enabled(config_.handshake_timeout) &&
       now_ >= handshake_deadline_) {
     abort(runtime_errc::handshake_timeout);
@@ -109,6 +124,8 @@ std::optional<clock::time_point> core::next_deadline() const {
   if (enabled(config_.keepalive_interval)) consider(ping_due());
   if (drain_deadline_) consider(*drain_deadline_);
   if (auto idle = reassembler_.next_deadline()) consider(*idle);
+  if (link_)
+    if (auto rto = link_->next_deadline()) consider(*rto);
   return at;
 }
 
@@ -227,7 +244,15 @@ void core::end(std::error_code reason) {
   state_ = session_state::closing;
   drain_deadline_.reset();
   emit(closed{reason});
-  if (control_.empty() && outstanding_.empty()) state_ = session_state::closed;
+  if (link_) link_->stop_retransmitting();
+  if (nothing_to_write()) state_ = session_state::closed;
+}
+
+bool core::nothing_to_write() const noexcept {
+  // On a reliable link the batches stay until acknowledged; what matters for closing is that
+  // every packet went out once.
+  if (link_) return control_.empty() && link_->flushed();
+  return control_.empty() && outstanding_.empty();
 }
 
 void core::queue_control(control_frame c) {

@@ -16,13 +16,21 @@ void core::feed(protocol::byte_view bytes, clock::time_point now) {
   stats_.bytes_in += bytes.size();
   if (state_ == session_state::closing || state_ == session_state::closed) return;
   last_heard_ = now_;
+  if (link_)
+    link_feed(bytes);
+  else
+    feed_frames(bytes);
+  check_drained();
+}
+
+void core::feed_frames(protocol::byte_view bytes) {
   protocol::byte_view in = bytes;
   while (state_ != session_state::closing && state_ != session_state::closed) {
     const protocol::decode_result r = decoder_.next(in);
     if (r.status == protocol::decode_status::need_more) break;
     // On a lossy stream, bytes skipped to find the next frame are what is left of frames that
     // were destroyed: their credit comes back, or every loss would shrink the window for good.
-    if (config_.lossy && r.dropped > 0) count_processed(r.dropped);
+    if (tolerate_loss_ && r.dropped > 0) count_processed(r.dropped);
     if (r.status == protocol::decode_status::frame) {
       ++stats_.frames_in;
       on_frame(r.frame);
@@ -30,7 +38,6 @@ void core::feed(protocol::byte_view bytes, clock::time_point now) {
       on_decode_error(r);
     }
   }
-  check_drained();
 }
 
 void core::count_processed(std::uint64_t wire_bytes) noexcept {
@@ -165,7 +172,7 @@ void core::on_message_frame(const protocol::frame_view& f) {
   auto it = in_.find(id);
   if (it == in_.end()) {
     // Not open: it failed or was cancelled (DATA still in flight is normal), or it never was.
-    if (id > highest_peer_id_ && config_.max_unknown_frames != 0 && !config_.lossy &&
+    if (id > highest_peer_id_ && config_.max_unknown_frames != 0 && !tolerate_loss_ &&
         ++unknown_frames_ > config_.max_unknown_frames) {
       violation(errc::protocol_error);
       return;

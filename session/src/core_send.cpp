@@ -505,12 +505,7 @@ void core::encode_control(batch& b) {
   control_.clear();
 }
 
-std::shared_ptr<const void> core::last_batch_owner() const {
-  if (outstanding_.empty()) return nullptr;
-  return outstanding_.back();
-}
-
-bool core::wants_write() const noexcept {
+bool core::frames_want_write() const noexcept {
   if (state_ == session_state::closed) return false;
   if (!hello_sent_ || !control_.empty()) return true;
   if (state_ == session_state::closing) return false;
@@ -518,7 +513,7 @@ bool core::wants_write() const noexcept {
   return peer_hello_ && !sched_.idle();
 }
 
-const std::vector<protocol::io_slice>& core::next_batch() {
+const std::vector<protocol::io_slice>& core::build_batch(std::size_t limit) {
   if (state_ == session_state::closed) return no_slices_;
   std::shared_ptr<batch> b;
   if (!spare_.empty()) {
@@ -529,7 +524,7 @@ const std::vector<protocol::io_slice>& core::next_batch() {
   }
   encode_control(*b);
   if (peer_hello_ && (state_ == session_state::open || state_ == session_state::draining)) {
-    while (b->frames.size() < config_.write_batch) {
+    while (b->frames.size() < limit) {
       auto flow = sched_.next([this](std::uint64_t id) { return head_of(id); });
       if (!flow) break;
       encode_head(*flow, *b);
@@ -545,8 +540,7 @@ const std::vector<protocol::io_slice>& core::next_batch() {
   return outstanding_.back()->frames.slices();
 }
 
-void core::on_written(std::size_t n) {
-  stats_.bytes_out += n;
+void core::account_written(std::size_t n) {
   while (n > 0 && !outstanding_.empty()) {
     const std::size_t left = outstanding_.front()->frames.size() - written_in_front_;
     if (n < left) {
@@ -564,8 +558,7 @@ void core::on_written(std::size_t n) {
       spare_.push_back(std::move(b));
     }
   }
-  if (state_ == session_state::closing && control_.empty() && outstanding_.empty())
-    state_ = session_state::closed;
+  if (state_ == session_state::closing && nothing_to_write()) state_ = session_state::closed;
   check_drained();
 }
 

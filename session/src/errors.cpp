@@ -30,6 +30,8 @@ std::string_view to_string(runtime_errc e) noexcept {
     return "duplicate_id";
   case runtime_errc::unknown_id:
     return "unknown_id";
+  case runtime_errc::retries_exhausted:
+    return "retries_exhausted";
   }
   return "unknown";
 }
@@ -62,6 +64,8 @@ const char* describe(runtime_errc e) noexcept {
     return "message id already in use";
   case runtime_errc::unknown_id:
     return "no open outgoing message with that id";
+  case runtime_errc::retries_exhausted:
+    return "no acknowledgement from the peer after every retransmission";
   }
   return nullptr;
 }

@@ -25,6 +25,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/inotify.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -35,6 +36,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -333,6 +335,8 @@ struct scale {
   std::uint64_t max_message = 64 * MiB;
   /// Bodies above this size arrive as files.
   std::uint64_t memory_threshold = 1 * MiB;
+  /// On lossy streams (serial), carry the frames over the reliable link (both ends).
+  bool reliable_link = true;
   // One huge file-backed message.
   std::uint64_t huge_message = 1 * GiB;
   // Disconnect in the middle of a message of this size (large: the transfer must still be under
@@ -365,8 +369,9 @@ struct scale {
   std::chrono::milliseconds prompt{3'000};
   /// No send outcome for this long means the sender is stalled.
   std::chrono::milliseconds quiet{500};
-  /// Whole-test watchdog: the process aborts (with a message) rather than hang.
-  std::chrono::seconds test_budget{300};
+  /// Whole-test watchdog: the process aborts (with a message and every thread's stack) rather
+  /// than hang. Below ctest's 300 s timeout, so that the watchdog is the one that reports.
+  std::chrono::seconds test_budget{240};
 };
 
 /// `count` sizes from 0 up to `max`: 0, then geometric from 1 to `max`, shuffled (fixed seed) so
@@ -571,7 +576,7 @@ class scenario_fixture : public ::testing::Test {
     cfg_.set("logger.verbosity", caf::atom("quiet"));
     sys_ = std::make_unique<caf::actor_system>(cfg_);
     rt_ = std::make_unique<actors::runtime>(*sys_);
-    arm_watchdog(std::chrono::seconds{300});
+    arm_watchdog(std::chrono::seconds{240});
   }
 
   void TearDown() override {
@@ -599,9 +604,21 @@ class scenario_fixture : public ::testing::Test {
       if (!watchdog_cv_.wait_for(guard, budget, [this] { return watchdog_stop_; })) {
         std::fprintf(stderr, "\n%s: still running after %lld s, aborting (hang)\n", name.c_str(),
                      static_cast<long long>(budget.count()));
+        dump_thread_stacks();
         std::abort();
       }
     }};
+  }
+
+  /// Prints every thread's stack to stderr with gdb, when the machine has it: what a hang
+  /// reports, so that one seen once (in CI) can be understood.
+  static void dump_thread_stacks() {
+    if (::access("/usr/bin/gdb", X_OK) != 0) return;
+    ::prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);
+    const std::string cmd = "/usr/bin/gdb -p " + std::to_string(::getpid()) +
+                            " -batch -nx -ex 'thread apply all bt' </dev/null 1>&2 2>/dev/null";
+    std::fflush(stderr);
+    if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "(gdb could not attach)\n");
   }
 
   void disarm_watchdog() {
@@ -639,6 +656,7 @@ class scenario_fixture : public ::testing::Test {
     c.keepalive_interval = s.keepalive;
     c.peer_timeout = s.peer_timeout;
     c.limits.idle_timeout = s.idle_timeout;
+    c.link.enabled = s.reliable_link;
     return c;
   }
 

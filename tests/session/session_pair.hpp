@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <variant>
@@ -124,6 +125,12 @@ class session_pair {
   side& b() { return b_; }
   clock::time_point now() const { return now_; }
 
+  /// Changes the bytes of each write on their way (the channel corrupts, drops, duplicates):
+  /// a lossy line between the sides. Empty = a perfect channel.
+  using channel_fault = std::function<void(protocol::byte_buffer& bytes)>;
+  channel_fault fault_to_a;
+  channel_fault fault_to_b;
+
   /// Bytes of one write at most (short writes), and whether each side reads at all.
   std::size_t max_write = SIZE_MAX;
   bool a_reads = true;
@@ -212,10 +219,13 @@ class session_pair {
         bytes.insert(bytes.end(), p, p + s.size);
       }
       // Written in pieces of at most max_write bytes, each accounted separately.
+      const channel_fault& fault = &to == &a_ ? fault_to_a : fault_to_b;
       for (std::size_t at = 0; at < bytes.size();) {
         const std::size_t n = std::min(max_write, bytes.size() - at);
         from.wrote.insert(from.wrote.end(), bytes.begin() + at, bytes.begin() + at + n);
-        d.pending.insert(d.pending.end(), bytes.begin() + at, bytes.begin() + at + n);
+        protocol::byte_buffer piece{bytes.begin() + at, bytes.begin() + at + n};
+        if (fault) fault(piece);
+        d.pending.insert(d.pending.end(), piece.begin(), piece.end());
         from.core.on_written(n);
         at += n;
       }

@@ -104,6 +104,7 @@ stream_profile serial_profile(unsigned baud) noexcept {
   p.write_batch = 4 * p.chunk_size;
   p.read_size = 4096;
   p.lossy = true;
+  p.bytes_per_second = baud / 10;
   return p;
 }
 

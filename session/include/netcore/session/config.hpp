@@ -8,6 +8,31 @@
 
 namespace netcore::session {
 
+/// The reliable link that carries the frame stream over a lossy stream (serial lines): sequenced,
+/// checksummed packets, acknowledged by the peer and repaired by selective-repeat retransmission
+/// (docs/PROTOCOL.md, "Reliable link"). Both ends of a link must agree on `enabled`.
+struct link_config {
+  /// Use it on streams marked lossy. Off: the frames go bare and the session only tolerates
+  /// losses (repairs credit, reports failures) without repairing them.
+  bool enabled = true;
+  /// Frame-stream bytes per packet (28 bytes of header each: 1.4 % at the default).
+  std::size_t packet_payload = 2048;
+  /// Longest packet payload accepted from the peer; longer claims are garbage.
+  std::size_t max_packet_payload = 16u << 10;
+  /// Packets sent and not yet acknowledged, at most (1 … link_max_window).
+  std::uint32_t window = 32;
+  /// Retransmission timeout before the first round-trip measurement.
+  std::chrono::milliseconds initial_rto{200};
+  /// Bounds of the retransmission timeout (it follows the measured round trip, RFC 6298).
+  std::chrono::milliseconds min_rto{10};
+  std::chrono::milliseconds max_rto{4'000};
+  /// Retransmissions of one packet before the link fails with runtime_errc::retries_exhausted.
+  std::uint32_t max_retries = 12;
+  /// The link's rate in bytes per second when known (a serial line's baud / 10), else 0: the
+  /// timeout never drops below the time two full packets take on the wire.
+  std::uint64_t bytes_per_second = 0;
+};
+
 /// Everything tunable about one session (one connection's protocol state). Every resource a peer
 /// can make the session spend is bounded by a field here, never by what the peer claims.
 struct session_config {
@@ -52,6 +77,9 @@ struct session_config {
   /// The stream may lose or corrupt bytes (serial lines): the session then grants back the
   /// credit of frames that vanished and tolerates frames of messages it never saw open.
   bool lossy = false;
+  /// The reliable link used when `lossy` (see link_config): every message then arrives intact
+  /// exactly once or fails on both sides, and a message's outcome means "acknowledged".
+  link_config link;
 
   /// A PING goes out after this long without hearing from the peer, and again after each such
   /// interval (0 = none). Connections with traffic send none.

@@ -11,6 +11,7 @@
 #include <netcore/session/errors.hpp>
 #include <netcore/session/events.hpp>
 #include <netcore/session/outbound_scheduler.hpp>
+#include <netcore/session/reliable_link.hpp>
 #include <netcore/session/stats.hpp>
 
 #include <atomic>
@@ -137,14 +138,19 @@ class core {
   /// is nothing to send); they stay valid until on_written() has accounted for every byte of
   /// this batch. Several batches may be outstanding; they must be written in order.
   const std::vector<protocol::io_slice>& next_batch();
-  /// `n` more bytes of the outstanding batches were written, in order.
-  void on_written(std::size_t n);
+  /// `n` more bytes of the outstanding batches were written, in order, at `now` (on a reliable
+  /// link its retransmission timeouts start then; the time of the last feed or tick otherwise).
+  void on_written(std::size_t n, clock::time_point now);
+  void on_written(std::size_t n) { on_written(n, now_); }
   /// Keeps the batch next_batch() returned last alive (with the bodies it references) for as
   /// long as the returned handle lives: for writers on other threads, whose write may still be
   /// running when the session has moved on (or ended).
   std::shared_ptr<const void> last_batch_owner() const;
-  /// Batches built and not yet written in full.
+  /// Batches built and not yet accounted for (written in full, or on a reliable link
+  /// acknowledged).
   std::size_t unwritten_batches() const noexcept { return outstanding_.size(); }
+  /// True when a reliable link carries the frames (session_config::lossy with link.enabled).
+  bool reliable() const noexcept { return link_ != nullptr; }
 
   // -- time --------------------------------------------------------------------------------------
 
@@ -235,6 +241,20 @@ class core {
   void count_processed(std::uint64_t wire_bytes) noexcept;
   bool grants_due() const noexcept;
 
+  // frames without a link, or under it (core_send.cpp, core_receive.cpp)
+  bool frames_want_write() const noexcept;
+  const std::vector<protocol::io_slice>& build_batch(std::size_t limit);
+  void account_written(std::size_t n);
+  void feed_frames(protocol::byte_view bytes);
+  bool nothing_to_write() const noexcept;
+
+  // the reliable link (core_link.cpp)
+  const std::vector<protocol::io_slice>& link_batch();
+  void link_written(std::size_t n, clock::time_point now);
+  void link_feed(protocol::byte_view bytes);
+  void link_tick();
+  static void deliver_frames(void* self, protocol::byte_view bytes);
+
   // lifecycle (core.cpp)
   void violation(protocol::errc code);
   void fail_all(std::error_code outgoing, std::error_code incoming);
@@ -277,8 +297,10 @@ class core {
   std::vector<std::shared_ptr<batch>> spare_;
   std::size_t written_in_front_ = 0;  // bytes of outstanding_.front() already written
   std::vector<protocol::io_slice> no_slices_;
+  std::unique_ptr<reliable_link> link_;  // on lossy streams: carries the frames
 
   // -- receive side --
+  bool tolerate_loss_ = false;  // lossy without a link: frames may vanish, repair credit
   protocol::decoder decoder_;
   protocol::reassembler reassembler_;
   std::unordered_map<std::uint64_t, in_message> in_;

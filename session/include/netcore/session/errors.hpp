@@ -20,17 +20,18 @@ using wire_errc = protocol::errc;
 /// in logs and metrics) but never travel on the wire.
 enum class runtime_errc : int {
   ok = 0,
-  disconnected = 1,       ///< The connection ended (the peer closed it or the transport failed).
-  shutting_down = 2,      ///< Closed or aborted locally before the operation could complete.
-  timed_out = 3,          ///< A local wait ran out of time.
-  backpressure = 4,       ///< The outgoing queue is full: try again later, or wait.
-  handshake_timeout = 5,  ///< The peer's HELLO did not arrive in time.
-  drain_timeout = 6,      ///< A graceful close ran past its deadline with work still in flight.
-  peer_going_away = 7,    ///< The peer sent GOAWAY: it accepts no new messages.
-  closed = 8,             ///< The operation needs an open connection and this one has ended.
-  invalid_argument = 9,   ///< The caller passed something unusable (documented per call).
-  duplicate_id = 10,      ///< An outgoing message id that is already in use.
-  unknown_id = 11,        ///< No outgoing stream message with that id is open.
+  disconnected = 1,        ///< The connection ended (the peer closed it or the transport failed).
+  shutting_down = 2,       ///< Closed or aborted locally before the operation could complete.
+  timed_out = 3,           ///< A local wait ran out of time.
+  backpressure = 4,        ///< The outgoing queue is full: try again later, or wait.
+  handshake_timeout = 5,   ///< The peer's HELLO did not arrive in time.
+  drain_timeout = 6,       ///< A graceful close ran past its deadline with work still in flight.
+  peer_going_away = 7,     ///< The peer sent GOAWAY: it accepts no new messages.
+  closed = 8,              ///< The operation needs an open connection and this one has ended.
+  invalid_argument = 9,    ///< The caller passed something unusable (documented per call).
+  duplicate_id = 10,       ///< An outgoing message id that is already in use.
+  unknown_id = 11,         ///< No outgoing stream message with that id is open.
+  retries_exhausted = 12,  ///< The reliable link got no acknowledgement after its retransmissions.
 };
 
 /// A short, stable name for `e` (e.g. "backpressure"); "unknown" for other values.

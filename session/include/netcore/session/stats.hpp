@@ -47,6 +47,14 @@ struct session_stats {
   std::uint64_t pings_sent = 0;
   std::uint64_t pings_received = 0;
 
+  // The reliable link (lossy streams only; all 0 otherwise).
+  std::uint64_t link_packets_sent = 0;     ///< Data packets written for the first time.
+  std::uint64_t link_retransmissions = 0;  ///< Data packets sent again (lost or timed out).
+  std::uint64_t link_corrupt_packets = 0;  ///< Packets dropped for a failed checksum.
+  std::uint64_t link_duplicates = 0;       ///< Data packets that had arrived before.
+  std::uint64_t link_bytes_dropped = 0;    ///< Bytes skipped to find the next packet.
+  std::uint64_t link_rtt_us = 0;           ///< Current: smoothed round trip, microseconds.
+
   std::size_t open_outgoing = 0;     ///< Current: outgoing messages not yet finished.
   std::size_t open_incoming = 0;     ///< Current: incoming messages being received.
   std::uint64_t queued_bytes = 0;    ///< Current: outgoing bytes queued, not yet written.

@@ -30,6 +30,9 @@ struct stream_profile {
   /// The stream may corrupt or lose bytes (serial lines): the runtime then tolerates and repairs
   /// what a lost frame costs.
   bool lossy = false;
+  /// The line rate in bytes per second when the transport knows it (a serial line: baud / 10),
+  /// else 0: retransmission timeouts on lossy streams never drop below what packets take at it.
+  std::uint64_t bytes_per_second = 0;
 };
 
 /// An ordered byte stream: what every transport provides.
