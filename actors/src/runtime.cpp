@@ -1,6 +1,7 @@
 #include "runtime_impl.hpp"
 
 #include <netcore/transports/listener.hpp>
+#include <netcore/transports/psk_stream.hpp>
 #include <netcore/transports/unix_stream.hpp>
 
 #include <caf/actor_system.hpp>
@@ -109,6 +110,8 @@ void runtime_impl::remove(acceptor_core* a) {
 connection runtime_impl::adopt(std::unique_ptr<transports::byte_stream> stream,
                                connection_config cfg) {
   const auto profile = stream->profile();
+  cfg.psk.reset();  // the handshake is over: no key stays with the connection
+  cfg.psk_server.reset();
   if (cfg.chunk_size == 0) cfg.chunk_size = profile.chunk_size;
   if (cfg.write_batch == 0) cfg.write_batch = profile.write_batch;
   if (cfg.read_size == 0) cfg.read_size = profile.read_size;
@@ -129,6 +132,7 @@ connection runtime_impl::adopt(std::unique_ptr<transports::byte_stream> stream,
   shared->single_frame_max = cfg.single_frame_max;
   shared->close_timeout = cfg.close_timeout;
   shared->transport = stream->describe();
+  shared->peer = stream->peer();
   // The inbox acknowledges taken messages to the actor, which does not exist yet: it reaches it
   // through a slot filled right after the spawn (before anyone can take a message).
   auto target = std::make_shared<caf::weak_actor_ptr>();
@@ -163,6 +167,17 @@ connection runtime_impl::adopt(std::unique_ptr<transports::byte_stream> stream,
   shared->actor = caf::actor_cast<connection_actor>(shared->impl);
   return make_connection(std::move(shared));
 }
+
+namespace {
+
+/// `s` after the client side of the pre-shared-key handshake when `config` asks for one.
+protocol::result<std::unique_ptr<transports::byte_stream>, std::error_code>
+authenticated(std::unique_ptr<transports::byte_stream> s, const connection_config& config) {
+  if (!config.psk) return s;
+  return transports::psk_client(std::move(s), *config.psk);
+}
+
+}  // namespace
 
 }  // namespace detail
 
@@ -206,14 +221,18 @@ runtime::connect_tcp(const std::string& host, std::uint16_t port, connection_con
                      const transports::tcp_options& opts) {
   auto s = transports::tcp_connect(host, port, opts);
   if (!s) return s.error();
-  return adopt(std::move(*s), std::move(config));
+  auto a = detail::authenticated(std::move(*s), config);
+  if (!a) return a.error();
+  return adopt(std::move(*a), std::move(config));
 }
 
 protocol::result<connection, std::error_code> runtime::connect_unix(const std::string& path,
                                                                     connection_config config) {
   auto s = transports::unix_connect(path);
   if (!s) return s.error();
-  return adopt(std::move(*s), std::move(config));
+  auto a = detail::authenticated(std::move(*s), config);
+  if (!a) return a.error();
+  return adopt(std::move(*a), std::move(config));
 }
 
 protocol::result<connection, std::error_code>
@@ -221,7 +240,9 @@ runtime::open_serial(const std::string& path, const transports::serial_options& 
                      connection_config config) {
   auto s = transports::serial_open(path, opts);
   if (!s) return s.error();
-  return adopt(std::move(*s), std::move(config));
+  auto a = detail::authenticated(std::move(*s), config);
+  if (!a) return a.error();
+  return adopt(std::move(*a), std::move(config));
 }
 
 protocol::result<connection, std::error_code>
@@ -229,7 +250,9 @@ runtime::open_pipe(transports::pipe_functions fns, connection_config config,
                    transports::stream_profile profile) {
   auto s = transports::make_pipe_stream(std::move(fns), profile);
   if (!s) return s.error();
-  return adopt(std::move(*s), std::move(config));
+  auto a = detail::authenticated(std::move(*s), config);
+  if (!a) return a.error();
+  return adopt(std::move(*a), std::move(config));
 }
 
 }  // namespace netcore::actors
