@@ -91,7 +91,9 @@ std::size_t runtime_impl::next_file_loop() {
   return next_file.fetch_add(1, std::memory_order_relaxed) % file_loops.size();
 }
 
-void runtime_impl::finished(caf::actor_id id) {
+void runtime_impl::finished(const caf::actor_id& id) {
+  // `id` is read under the lock: an actor that ends before adopt() stored its id (a peer whose
+  // bytes and reset were there before the actor started) waits here until it is stored.
   std::lock_guard<std::mutex> guard{mutex};
   live.erase(id);
   if (live.empty()) all_done.notify_all();
@@ -155,7 +157,7 @@ connection runtime_impl::adopt(std::unique_ptr<transports::byte_stream> stream,
   p.end = shared->end;
   p.queue = shared->queue;
   auto id_slot = std::make_shared<caf::actor_id>(0);
-  p.on_finished = [this, id_slot] { finished(*id_slot); };
+  p.on_finished = [this, id_slot] { finished(*id_slot); };  // by reference: read under the lock
   {
     // Registered before it can finish, so finished() always finds it.
     std::lock_guard<std::mutex> guard{mutex};

@@ -43,7 +43,7 @@ struct runtime_impl {
   connection adopt(std::unique_ptr<transports::byte_stream> stream, connection_config config);
   io_loop* next_loop();
   std::size_t next_file_loop();
-  void finished(caf::actor_id id);
+  void finished(const caf::actor_id& id);
   std::size_t connection_count() const;
   void add(acceptor_core* a);
   void remove(acceptor_core* a);

@@ -286,3 +286,21 @@ TEST_F(psk_test, unusable_keys_are_typed_errors) {
   EXPECT_EQ(c.error(), std::error_code{transport_errc::invalid_argument});
   EXPECT_EQ(rt_->connections(), 0u);
 }
+
+TEST_F(psk_test, a_plain_client_is_refused_and_its_connection_ends) {
+  // The server's hello and refusal (and then a reset) can be there before the client's
+  // connection actor starts: the connection still ends and leaves the runtime.
+  accepted acc;
+  auto l = rt_->listen_tcp("127.0.0.1", 0, acc.handler(), psk_server());
+  ASSERT_TRUE(l);
+  for (int i = 0; i < 20; ++i) {
+    auto plain = rt_->connect_tcp("127.0.0.1", l->port());
+    ASSERT_TRUE(plain) << "a plain client does not wait for the server";
+    auto ended = plain->receive(10s);
+    ASSERT_FALSE(ended) << "the server closes it without a session";
+    EXPECT_NE(ended.error().reason, std::error_code{runtime_errc::timed_out});
+    ASSERT_TRUE(eventually([&] { return rt_->connections() == 0; })) << "round " << i;
+  }
+  EXPECT_TRUE(eventually([&] { return l->handshakes().failed == 20; }));
+  EXPECT_EQ(l->accepted(), 0u);
+}
