@@ -1,7 +1,10 @@
 // Acceptors: a listening socket on the first event loop. Accepted connections are spread over
 // the loops; running out of descriptors fails that accept only (counted, with a short pause so
-// the loop does not spin on a listener that stays readable), never the process.
+// the loop does not spin on a listener that stays readable), never the process. With a
+// pre-shared key, each accepted peer first runs the handshake on this loop (handshake_pool) and
+// becomes a connection only once it passed.
 
+#include "handshake_pool.hpp"
 #include "runtime_impl.hpp"
 
 #include <netcore/transports/listener.hpp>
@@ -21,7 +24,12 @@ struct acceptor_core : std::enable_shared_from_this<acceptor_core> {
                 connection_config c)
       : runtime(&rt), loop(rt.loops.front().get()), listener(std::move(l)), handler(std::move(h)),
         config(std::move(c)), descriptor(loop->context(), listener->native_handle()),
-        pause(loop->context()) {}
+        pause(loop->context()) {
+    if (config.psk_server)
+      handshakes = std::make_shared<handshake_pool>(
+          *loop, config.psk_server, rt.pending_handshakes, rt.config.max_pending_handshakes,
+          [this](std::unique_ptr<transports::byte_stream> s) { hand_over(std::move(s)); });
+  }
 
   ~acceptor_core() { descriptor.release(); }
 
@@ -66,14 +74,11 @@ struct acceptor_core : std::enable_shared_from_this<acceptor_core> {
         refused.fetch_add(1);  // the stream closes as it goes out of scope
         continue;
       }
-      accepted.fetch_add(1);
-      auto c = runtime->adopt(std::move(*r), config);
-      try {
-        handler(std::move(c));
-      } catch (...) {
-        // A throwing handler loses its connection (closed as it goes out of scope), not the
-        // acceptor.
+      if (handshakes) {
+        if (!handshakes->start(*r)) refused.fetch_add(1);  // at the bound: closed at once
+        continue;
       }
+      hand_over(std::move(*r));
     }
     if (!stopped) {
       auto self = shared_from_this();
@@ -81,7 +86,23 @@ struct acceptor_core : std::enable_shared_from_this<acceptor_core> {
     }
   }
 
-  /// On the loop thread: stop waiting and close the listener.
+  /// On the loop thread: `s` becomes a connection for the handler (unless the runtime is full).
+  void hand_over(std::unique_ptr<transports::byte_stream> s) {
+    if (runtime->connection_count() >= runtime->config.max_connections) {
+      refused.fetch_add(1);  // the stream closes as it goes out of scope
+      return;
+    }
+    accepted.fetch_add(1);
+    auto c = runtime->adopt(std::move(s), config);
+    try {
+      handler(std::move(c));
+    } catch (...) {
+      // A throwing handler loses its connection (closed as it goes out of scope), not the
+      // acceptor.
+    }
+  }
+
+  /// On the loop thread: stop waiting and close the listener; pending handshakes end.
   void shutdown() {
     if (stopped) return;
     stopped = true;
@@ -89,6 +110,7 @@ struct acceptor_core : std::enable_shared_from_this<acceptor_core> {
     descriptor.cancel(ignored);
     pause.cancel();
     listener->close();
+    if (handshakes) handshakes->close();
   }
 
   runtime_impl* runtime;
@@ -98,6 +120,7 @@ struct acceptor_core : std::enable_shared_from_this<acceptor_core> {
   connection_config config;
   asio::posix::stream_descriptor descriptor;
   asio::steady_timer pause;
+  std::shared_ptr<handshake_pool> handshakes;  // with a pre-shared key
   bool stopped = false;
   std::atomic<std::uint64_t> accepted{0};
   std::atomic<std::uint64_t> failures{0};
@@ -158,6 +181,18 @@ std::uint64_t acceptor::refused() const {
   return core_ ? core_->refused.load() : 0;
 }
 
+handshake_counts acceptor::handshakes() const {
+  handshake_counts out;
+  if (core_ && core_->handshakes) {
+    const auto& c = core_->handshakes->counters();
+    out.pending = c.pending.load();
+    out.authenticated = c.authenticated.load();
+    out.failed = c.failed.load();
+    out.timed_out = c.timed_out.load();
+  }
+  return out;
+}
+
 std::error_code acceptor::last_error() const {
   if (!core_) return {};
   std::lock_guard<std::mutex> guard{core_->mutex};
@@ -179,6 +214,9 @@ acceptor runtime::listen(std::unique_ptr<transports::listener> l, accept_handler
 protocol::result<acceptor, std::error_code>
 runtime::listen_tcp(const std::string& address, std::uint16_t port, accept_handler on_accept,
                     connection_config config, const transports::tcp_options& opts) {
+  if (config.psk_server) {
+    if (auto e = transports::validate(*config.psk_server)) return e;
+  }
   auto l = transports::listener::tcp(address, port, opts);
   if (!l) return l.error();
   return listen(std::move(*l), std::move(on_accept), std::move(config));
@@ -186,6 +224,9 @@ runtime::listen_tcp(const std::string& address, std::uint16_t port, accept_handl
 
 protocol::result<acceptor, std::error_code>
 runtime::listen_unix(const std::string& path, accept_handler on_accept, connection_config config) {
+  if (config.psk_server) {
+    if (auto e = transports::validate(*config.psk_server)) return e;
+  }
   auto l = transports::listener::unix_socket(path);
   if (!l) return l.error();
   return listen(std::move(*l), std::move(on_accept), std::move(config));

@@ -168,6 +168,11 @@ std::uint64_t connection::allocate_id(std::uint64_t n) {
   return shared_ ? shared_->ids->allocate(n) : 0;
 }
 
+const transports::peer_identity& connection::peer() const {
+  static const transports::peer_identity none;
+  return shared_ ? shared_->peer : none;
+}
+
 const std::string& connection::describe() const {
   static const std::string none;
   return shared_ ? shared_->transport : none;

@@ -1,6 +1,7 @@
 #include "runtime_impl.hpp"
 
 #include <netcore/transports/listener.hpp>
+#include <netcore/transports/psk_stream.hpp>
 #include <netcore/transports/unix_stream.hpp>
 
 #include <caf/actor_system.hpp>
@@ -90,7 +91,9 @@ std::size_t runtime_impl::next_file_loop() {
   return next_file.fetch_add(1, std::memory_order_relaxed) % file_loops.size();
 }
 
-void runtime_impl::finished(caf::actor_id id) {
+void runtime_impl::finished(const caf::actor_id& id) {
+  // `id` is read under the lock: an actor that ends before adopt() stored its id (a peer whose
+  // bytes and reset were there before the actor started) waits here until it is stored.
   std::lock_guard<std::mutex> guard{mutex};
   live.erase(id);
   if (live.empty()) all_done.notify_all();
@@ -109,6 +112,8 @@ void runtime_impl::remove(acceptor_core* a) {
 connection runtime_impl::adopt(std::unique_ptr<transports::byte_stream> stream,
                                connection_config cfg) {
   const auto profile = stream->profile();
+  cfg.psk.reset();  // the handshake is over: no key stays with the connection
+  cfg.psk_server.reset();
   if (cfg.chunk_size == 0) cfg.chunk_size = profile.chunk_size;
   if (cfg.write_batch == 0) cfg.write_batch = profile.write_batch;
   if (cfg.read_size == 0) cfg.read_size = profile.read_size;
@@ -130,6 +135,7 @@ connection runtime_impl::adopt(std::unique_ptr<transports::byte_stream> stream,
   shared->single_frame_max = cfg.single_frame_max;
   shared->close_timeout = cfg.close_timeout;
   shared->transport = stream->describe();
+  shared->peer = stream->peer();
   // The inbox acknowledges taken messages to the actor, which does not exist yet: it reaches it
   // through a slot filled right after the spawn (before anyone can take a message).
   auto target = std::make_shared<caf::weak_actor_ptr>();
@@ -152,7 +158,7 @@ connection runtime_impl::adopt(std::unique_ptr<transports::byte_stream> stream,
   p.end = shared->end;
   p.queue = shared->queue;
   auto id_slot = std::make_shared<caf::actor_id>(0);
-  p.on_finished = [this, id_slot] { finished(*id_slot); };
+  p.on_finished = [this, id_slot] { finished(*id_slot); };  // by reference: read under the lock
   {
     // Registered before it can finish, so finished() always finds it.
     std::lock_guard<std::mutex> guard{mutex};
@@ -164,6 +170,17 @@ connection runtime_impl::adopt(std::unique_ptr<transports::byte_stream> stream,
   shared->actor = caf::actor_cast<connection_actor>(shared->impl);
   return make_connection(std::move(shared));
 }
+
+namespace {
+
+/// `s` after the client side of the pre-shared-key handshake when `config` asks for one.
+protocol::result<std::unique_ptr<transports::byte_stream>, std::error_code>
+authenticated(std::unique_ptr<transports::byte_stream> s, const connection_config& config) {
+  if (!config.psk) return s;
+  return transports::psk_client(std::move(s), *config.psk);
+}
+
+}  // namespace
 
 }  // namespace detail
 
@@ -207,14 +224,18 @@ runtime::connect_tcp(const std::string& host, std::uint16_t port, connection_con
                      const transports::tcp_options& opts) {
   auto s = transports::tcp_connect(host, port, opts);
   if (!s) return s.error();
-  return adopt(std::move(*s), std::move(config));
+  auto a = detail::authenticated(std::move(*s), config);
+  if (!a) return a.error();
+  return adopt(std::move(*a), std::move(config));
 }
 
 protocol::result<connection, std::error_code> runtime::connect_unix(const std::string& path,
                                                                     connection_config config) {
   auto s = transports::unix_connect(path);
   if (!s) return s.error();
-  return adopt(std::move(*s), std::move(config));
+  auto a = detail::authenticated(std::move(*s), config);
+  if (!a) return a.error();
+  return adopt(std::move(*a), std::move(config));
 }
 
 protocol::result<connection, std::error_code>
@@ -222,7 +243,9 @@ runtime::open_serial(const std::string& path, const transports::serial_options& 
                      connection_config config) {
   auto s = transports::serial_open(path, opts);
   if (!s) return s.error();
-  return adopt(std::move(*s), std::move(config));
+  auto a = detail::authenticated(std::move(*s), config);
+  if (!a) return a.error();
+  return adopt(std::move(*a), std::move(config));
 }
 
 protocol::result<connection, std::error_code>
@@ -230,7 +253,9 @@ runtime::open_pipe(transports::pipe_functions fns, connection_config config,
                    transports::stream_profile profile) {
   auto s = transports::make_pipe_stream(std::move(fns), profile);
   if (!s) return s.error();
-  return adopt(std::move(*s), std::move(config));
+  auto a = detail::authenticated(std::move(*s), config);
+  if (!a) return a.error();
+  return adopt(std::move(*a), std::move(config));
 }
 
 }  // namespace netcore::actors

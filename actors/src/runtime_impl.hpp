@@ -31,6 +31,7 @@ struct connection_shared {
   std::size_t single_frame_max = 0;
   std::chrono::milliseconds close_timeout{0};
   std::string transport;
+  transports::peer_identity peer;
   std::atomic<bool> sink_attached{false};
   std::atomic<bool> closed{false};
 };
@@ -42,7 +43,7 @@ struct runtime_impl {
   connection adopt(std::unique_ptr<transports::byte_stream> stream, connection_config config);
   io_loop* next_loop();
   std::size_t next_file_loop();
-  void finished(caf::actor_id id);
+  void finished(const caf::actor_id& id);
   std::size_t connection_count() const;
   void add(acceptor_core* a);
   void remove(acceptor_core* a);
@@ -55,6 +56,8 @@ struct runtime_impl {
   std::vector<std::unique_ptr<io_loop>> file_loops;
   std::atomic<std::size_t> next{0};
   std::atomic<std::size_t> next_file{0};
+  /// Pre-shared-key handshakes running on the acceptors (runtime_config::max_pending_handshakes).
+  std::atomic<std::size_t> pending_handshakes{0};
 
   mutable std::mutex mutex;
   std::condition_variable all_done;

@@ -23,6 +23,7 @@ TEST(errors, every_category_survives_the_trip_through_a_caf_error) {
       runtime_errc::peer_going_away,
       transport_errc::end_of_stream,
       transport_errc::resolution_failed,
+      transport_errc::auth_failed,
       std::error_code{ECONNREFUSED, std::system_category()},
       std::error_code{EMFILE, std::system_category()},
   };

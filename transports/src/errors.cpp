@@ -21,6 +21,12 @@ std::string_view to_string(transport_errc e) noexcept {
     return "not_pollable";
   case transport_errc::invalid_argument:
     return "invalid_argument";
+  case transport_errc::auth_failed:
+    return "auth_failed";
+  case transport_errc::auth_timeout:
+    return "auth_timeout";
+  case transport_errc::auth_protocol_error:
+    return "auth_protocol_error";
   }
   return "unknown";
 }
@@ -43,6 +49,12 @@ const char* describe(transport_errc e) noexcept {
     return "stream cannot be polled";
   case transport_errc::invalid_argument:
     return "invalid argument";
+  case transport_errc::auth_failed:
+    return "authentication failed";
+  case transport_errc::auth_timeout:
+    return "authentication timed out";
+  case transport_errc::auth_protocol_error:
+    return "not a netcore authentication handshake";
   }
   return nullptr;
 }

@@ -1,10 +1,13 @@
 #pragma once
 
 #include <netcore/session/config.hpp>
+#include <netcore/transports/psk_config.hpp>
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <optional>
 
 namespace netcore::actors {
 
@@ -50,6 +53,20 @@ struct connection_config : session::session_config {
   /// hold.
   std::size_t reads_in_flight = 4;
   std::size_t writes_in_flight = 2;
+
+  /// Pre-shared-key authentication (docs/PROTOCOL.md, "Pre-session handshake"), client side:
+  /// runtime::connect_tcp(), connect_unix(), open_serial() and open_pipe() run the handshake on
+  /// the calling thread (bounded by psk->timeout) before the connection exists, and fail with
+  /// its error (transport_errc::auth_failed, auth_timeout, auth_protocol_error). runtime::adopt()
+  /// does not run it: hand it a stream from transports::psk_client() instead. The key is not kept
+  /// once the connection exists.
+  std::optional<transports::psk_config> psk;
+  /// Pre-shared-key authentication, server side: runtime::listen_tcp(), listen_unix() and
+  /// listen() run the handshake with every accepted peer on the acceptor's event loop before a
+  /// connection exists for it; a peer that fails it or is silent past psk_server->timeout is
+  /// closed and counted (acceptor::handshakes()). At most
+  /// runtime_config::max_pending_handshakes run at once. Shared, never modified; null: none.
+  std::shared_ptr<const transports::psk_server_config> psk_server;
 };
 
 }  // namespace netcore::actors

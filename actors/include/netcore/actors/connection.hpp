@@ -4,6 +4,7 @@
 #include <netcore/actors/interfaces.hpp>
 #include <netcore/actors/messages.hpp>
 #include <netcore/protocol/result.hpp>
+#include <netcore/transports/peer_identity.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -110,6 +111,10 @@ class connection {
   std::uint64_t allocate_id(std::uint64_t n = 1);
   /// The transport, e.g. "tcp 127.0.0.1:4000".
   const std::string& describe() const;
+  /// What the pre-session handshake established about the peer: psk_identity is the identity
+  /// both ends authenticated with a pre-shared key (connection_config::psk, psk_server), empty
+  /// without one. Fixed for the connection's life.
+  const transports::peer_identity& peer() const;
 
  private:
   friend connection detail::make_connection(std::shared_ptr<detail::connection_shared> shared);

@@ -53,6 +53,10 @@ struct runtime_config {
   /// connection beyond it at once (counted in acceptor::refused()), so a flood of clients costs
   /// one descriptor for a moment each, never memory.
   std::size_t max_connections = 16384;
+  /// Pre-shared-key handshakes (connection_config::psk_server) running at once across the
+  /// runtime's acceptors: each holds a descriptor and a fixed ~1 KiB of state until it succeeds,
+  /// fails or times out; a peer beyond the bound is closed at once (acceptor::refused()).
+  std::size_t max_pending_handshakes = 1024;
 };
 
 namespace detail {
@@ -64,8 +68,21 @@ struct acceptor_core;
 /// connection, attach a sink).
 using accept_handler = std::function<void(connection)>;
 
+/// What an acceptor's pre-shared-key handshakes came to (all 0 without
+/// connection_config::psk_server).
+struct handshake_counts {
+  /// Running now.
+  std::uint64_t pending = 0;
+  /// Succeeded: the peer became a connection.
+  std::uint64_t authenticated = 0;
+  /// Failed: a wrong key or identity, a peer that does not speak the handshake, or one that left.
+  std::uint64_t failed = 0;
+  /// Dropped because the peer did not finish within psk_server_config::timeout.
+  std::uint64_t timed_out = 0;
+};
+
 /// A listening socket whose accepted connections land on the runtime's event loops. Move-only;
-/// destroying it stops listening (connections already accepted go on).
+/// destroying it stops listening (connections already accepted go on; pending handshakes end).
 class acceptor {
  public:
   acceptor() = default;
@@ -77,13 +94,16 @@ class acceptor {
   std::uint16_t port() const;
   /// "tcp 127.0.0.1:4000" or "unix /path".
   const std::string& describe() const;
-  /// Connections accepted so far.
+  /// Connections accepted so far (with a pre-shared key: those that passed the handshake).
   std::uint64_t accepted() const;
   /// Accepts that failed (e.g. std::errc::too_many_files_open); the acceptor pauses 100 ms after
   /// each and goes on.
   std::uint64_t failures() const;
-  /// Connections closed at once because the runtime held runtime_config::max_connections.
+  /// Connections closed at once because the runtime held runtime_config::max_connections, or
+  /// runtime_config::max_pending_handshakes handshakes.
   std::uint64_t refused() const;
+  /// The pre-shared-key handshakes so far.
+  handshake_counts handshakes() const;
   /// The last accept failure (empty if none).
   std::error_code last_error() const;
   /// Stops listening. Idempotent.
@@ -137,15 +157,18 @@ class runtime {
                                                           connection_config config = {},
                                                           transports::stream_profile profile = {});
 
-  /// Listens on TCP; each accepted connection goes to `on_accept`. Errors: as
-  /// transports::listener::tcp.
+  /// Listens on TCP; each accepted connection goes to `on_accept` (with config.psk_server set,
+  /// only once it passed the handshake). Errors: as transports::listener::tcp;
+  /// transport_errc::invalid_argument for a config.psk_server that transports::validate()
+  /// refuses.
   protocol::result<acceptor, std::error_code>
   listen_tcp(const std::string& address, std::uint16_t port, accept_handler on_accept,
              connection_config config = {}, const transports::tcp_options& opts = {});
-  /// Listens on a unix-domain socket. Errors: as transports::listener::unix_socket.
+  /// Listens on a unix-domain socket. Errors: as transports::listener::unix_socket; as
+  /// listen_tcp() for config.psk_server.
   protocol::result<acceptor, std::error_code>
   listen_unix(const std::string& path, accept_handler on_accept, connection_config config = {});
-  /// Serves an existing listener.
+  /// Serves an existing listener (an unusable config.psk_server fails every handshake).
   acceptor listen(std::unique_ptr<transports::listener> l, accept_handler on_accept,
                   connection_config config = {});
 

@@ -3,6 +3,7 @@
 #include <netcore/protocol/encoder.hpp>
 #include <netcore/protocol/result.hpp>
 #include <netcore/transports/errors.hpp>
+#include <netcore/transports/peer_identity.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -82,6 +83,10 @@ class byte_stream {
 
   /// A short description for logs and errors (e.g. "tcp 127.0.0.1:4000").
   virtual std::string describe() const = 0;
+
+  /// What a pre-session handshake established about the peer (psk_client(), psk_server());
+  /// empty for a plain stream.
+  virtual peer_identity peer() const { return {}; }
 };
 
 }  // namespace netcore::transports

@@ -19,6 +19,10 @@ enum class transport_errc : int {
   invalid_address = 4,    ///< An address or path that cannot be used (e.g. too long).
   not_pollable = 5,       ///< A non-blocking operation on a stream whose reads block.
   invalid_argument = 6,   ///< An unusable argument (documented per call).
+  // 20-29: the pre-session handshake (docs/PROTOCOL.md, "Pre-session handshake").
+  auth_failed = 20,          ///< The peer does not hold the key (or refused ours).
+  auth_timeout = 21,         ///< The handshake did not complete within its timeout.
+  auth_protocol_error = 22,  ///< The peer sent something that is not the handshake.
 };
 
 /// A short, stable name for `e` ("end_of_stream", ...); "unknown" for other values.
