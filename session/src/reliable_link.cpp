@@ -205,13 +205,15 @@ void reliable_link::stop_retransmitting() noexcept {
   retransmit_.clear();
 }
 
-void reliable_link::lost(out_packet& p) {
+void reliable_link::lost(out_packet& p, bool shown_lost) {
   if (!retransmitting_ || p.st != out_packet::state::written) return;
   if (p.retries >= config_.max_retries) {
     failed_ = true;
     return;
   }
-  count_transmission(p, false);
+  // Only a loss the acknowledgements prove tells how noisy the line is; a timeout may be a late
+  // acknowledgement.
+  if (shown_lost) count_transmission(p, false);
   ++p.retries;
   ++stats_.retransmissions;
   p.st = out_packet::state::queued;
@@ -297,7 +299,7 @@ void reliable_link::on_ack(std::uint32_t ack_wire, std::uint32_t sack, clock::ti
   // The stream keeps order: a packet written before one that arrived, and not itself
   // acknowledged, was destroyed on the way. Send it again now rather than at its timeout.
   for (auto& p : inflight_)
-    if (p.st == out_packet::state::written && !p.sacked && p.tx < newest_arrived) lost(p);
+    if (p.st == out_packet::state::written && !p.sacked && p.tx < newest_arrived) lost(p, true);
 }
 
 // -- time
@@ -330,9 +332,18 @@ reliable_link::clock::duration reliable_link::timeout_of(const out_packet& p) co
 
 void reliable_link::tick(clock::time_point now) {
   if (!retransmitting_) return;
-  for (auto& p : inflight_)
-    if (p.st == out_packet::state::written && !p.sacked && now >= p.sent_at + timeout_of(p))
-      lost(p);
+  // As TCP does on a timeout: send the oldest packet again and restart the others' clocks. The
+  // acknowledgement of that one shows which of the others were lost (and they go at once);
+  // when the acknowledgements were only late, the line is not flooded with copies.
+  out_packet* oldest = nullptr;
+  for (auto& p : inflight_) {
+    if (p.st != out_packet::state::written || p.sacked || now < p.sent_at + timeout_of(p)) continue;
+    if (!oldest)
+      oldest = &p;
+    else
+      p.sent_at = now;
+  }
+  if (oldest) lost(*oldest, false);
 }
 
 std::optional<reliable_link::clock::time_point> reliable_link::next_deadline() const {

@@ -110,7 +110,7 @@ class reliable_link {
                  sink deliver, void* ctx);
   void on_ack(std::uint32_t ack, std::uint32_t sack, clock::time_point now);
   void sample_rtt(clock::duration r);
-  void lost(out_packet& p);
+  void lost(out_packet& p, bool shown_lost);
   std::size_t packet_size() const noexcept;
   std::uint64_t window_end() const noexcept;
   void count_transmission(const out_packet& p, bool arrived) noexcept;
