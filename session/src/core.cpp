@@ -109,7 +109,42 @@ void core::tick(clock::time_point now) {
     next_ping_ = now_ + config_.keepalive_interval;
   }
   if (reassembler_.expire(now_) > 0) drain_reassembler();
+  check_data_rate();
   check_drained();
+}
+
+bool core::peer_owes_bytes() const noexcept {
+  // A frame begun must be finished, and an open message continued; unless this side withholds
+  // the credit (its application does not keep up), so that the slowness is its own.
+  return (!decoder_.at_boundary() || reassembler_.open_count() > 0) &&
+         unacked_ <= config_.delivery_budget;
+}
+
+void core::check_data_rate() {
+  if (config_.min_data_rate == 0 || !enabled(config_.rate_window) ||
+      state_ == session_state::closing || state_ == session_state::closed)
+    return;
+  if (!peer_owes_bytes()) {
+    rate_window_start_.reset();
+    return;
+  }
+  if (!rate_window_start_) {
+    rate_window_start_ = now_;
+    rate_window_bytes_ = stats_.bytes_in;
+    return;
+  }
+  const auto elapsed = now_ - *rate_window_start_;
+  if (elapsed < config_.rate_window) return;
+  const double seconds = std::chrono::duration<double>(elapsed).count();
+  const auto got = stats_.bytes_in - rate_window_bytes_;
+  if (static_cast<double>(got) < static_cast<double>(config_.min_data_rate) * seconds) {
+    fail_all(runtime_errc::too_slow, runtime_errc::too_slow);
+    queue_goaway(errc::peer_timeout);
+    end(runtime_errc::too_slow);
+    return;
+  }
+  rate_window_start_ = now_;
+  rate_window_bytes_ = stats_.bytes_in;
 }
 
 std::optional<clock::time_point> core::next_deadline() const {
@@ -124,6 +159,7 @@ std::optional<clock::time_point> core::next_deadline() const {
   if (enabled(config_.keepalive_interval)) consider(ping_due());
   if (drain_deadline_) consider(*drain_deadline_);
   if (auto idle = reassembler_.next_deadline()) consider(*idle);
+  if (rate_window_start_) consider(*rate_window_start_ + config_.rate_window);
   if (link_)
     if (auto rto = link_->next_deadline()) consider(*rto);
   return at;

@@ -20,6 +20,7 @@ void core::feed(protocol::byte_view bytes, clock::time_point now) {
     link_feed(bytes);
   else
     feed_frames(bytes);
+  check_data_rate();
   check_drained();
 }
 

@@ -32,6 +32,8 @@ std::string_view to_string(runtime_errc e) noexcept {
     return "unknown_id";
   case runtime_errc::retries_exhausted:
     return "retries_exhausted";
+  case runtime_errc::too_slow:
+    return "too_slow";
   }
   return "unknown";
 }
@@ -66,6 +68,8 @@ const char* describe(runtime_errc e) noexcept {
     return "no open outgoing message with that id";
   case runtime_errc::retries_exhausted:
     return "no acknowledgement from the peer after every retransmission";
+  case runtime_errc::too_slow:
+    return "peer sent below the minimum data rate";
   }
   return nullptr;
 }

@@ -258,3 +258,65 @@ TEST(session_adversary, a_peer_declaring_more_than_the_limit_is_refused_without_
   EXPECT_EQ(peer.core().stats().open_incoming, 0u);
   EXPECT_FALSE(peer.closed_reason());
 }
+
+TEST(session_adversary, a_peer_trickling_a_body_below_the_minimum_rate_is_cut_off) {
+  auto c = quiet();
+  c.min_data_rate = 128;
+  c.rate_window = 10s;
+  raw_peer peer{c};
+  peer.hello();
+  peer.frames().open(1, route("slow"), 1u << 20);
+  peer.send();
+  const protocol::byte_buffer chunk(60, 0x5A);  // 92 B/s with the frame header: below 128 B/s
+  std::uint64_t offset = 0;
+  for (int s = 0; s < 30 && !peer.closed_reason(); ++s) {
+    peer.frames().data(1, offset, protocol::byte_view{chunk});
+    offset += chunk.size();
+    peer.send();
+    peer.advance(1s);
+  }
+  ASSERT_TRUE(peer.closed_reason().has_value());
+  EXPECT_EQ(*peer.closed_reason(), std::error_code{runtime_errc::too_slow});
+  EXPECT_EQ(peer.goaway_code(), errc::peer_timeout);
+  auto failed = peer.all<receive_failed>();
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0].reason, std::error_code{runtime_errc::too_slow});
+}
+
+TEST(session_adversary, a_peer_above_the_minimum_rate_and_an_idle_peer_are_left_alone) {
+  auto c = quiet();
+  raw_peer peer{c};
+  peer.hello();
+  peer.frames().open(1, route("steady"), 1u << 20);
+  peer.send();
+  const protocol::byte_buffer chunk(200, 0x5A);  // 200 B/s: above the default 128 B/s
+  std::uint64_t offset = 0;
+  for (int s = 0; s < 40; ++s) {
+    peer.frames().data(1, offset, protocol::byte_view{chunk});
+    offset += chunk.size();
+    peer.send();
+    peer.advance(1s);
+  }
+  EXPECT_FALSE(peer.closed_reason().has_value());
+  // A peer that owes nothing (no message open, no frame begun) may stay silent.
+  raw_peer idle{c};
+  idle.hello();
+  idle.advance(60s);
+  EXPECT_FALSE(idle.closed_reason().has_value());
+}
+
+TEST(session_adversary, a_frame_header_sent_a_byte_at_a_time_is_cut_off) {
+  auto c = quiet();
+  c.handshake_timeout = 0ms;  // the rate alone, not the handshake deadline
+  raw_peer peer{c};
+  protocol::encoder enc;
+  enc.hello(protocol::settings{});
+  protocol::byte_buffer hello;
+  enc.flatten_into(hello);
+  for (std::size_t i = 0; i < hello.size() && !peer.closed_reason(); ++i) {
+    peer.send_bytes(protocol::byte_buffer{hello[i]});
+    peer.advance(1s);
+  }
+  ASSERT_TRUE(peer.closed_reason().has_value());
+  EXPECT_EQ(*peer.closed_reason(), std::error_code{runtime_errc::too_slow});
+}

@@ -89,6 +89,12 @@ struct session_config {
   /// Time the peer's HELLO may take to arrive before the session fails with
   /// runtime_errc::handshake_timeout (0 = wait forever).
   std::chrono::milliseconds handshake_timeout{10'000};
+  /// While the peer owes bytes (it began a frame or has a message open, and this side is not
+  /// withholding credit), it must send at least this many bytes per second, measured over
+  /// `rate_window`; a slower peer (a slowloris) ends the connection with runtime_errc::too_slow
+  /// (GOAWAY peer_timeout). 0 = no minimum.
+  std::uint64_t min_data_rate = 128;
+  std::chrono::milliseconds rate_window{10'000};
 };
 
 /// What every queued outgoing message and every delivered message costs the byte budgets

@@ -266,6 +266,8 @@ class core {
   void queue_goaway(protocol::errc code);
   void emit(event e);
   clock::time_point ping_due() const noexcept;
+  bool peer_owes_bytes() const noexcept;
+  void check_data_rate();
 
   session_config config_;
   std::shared_ptr<id_source> ids_;
@@ -321,6 +323,8 @@ class core {
   clock::time_point next_ping_{};
   clock::time_point handshake_deadline_{};
   std::optional<clock::time_point> drain_deadline_;
+  std::optional<clock::time_point> rate_window_start_;  // while the peer owes bytes
+  std::uint64_t rate_window_bytes_ = 0;                  // bytes_in when the window began
 };
 
 }  // namespace netcore::session

@@ -32,6 +32,7 @@ enum class runtime_errc : int {
   duplicate_id = 10,       ///< An outgoing message id that is already in use.
   unknown_id = 11,         ///< No outgoing stream message with that id is open.
   retries_exhausted = 12,  ///< The reliable link got no acknowledgement after its retransmissions.
+  too_slow = 13,           ///< The peer sent below session_config::min_data_rate.
 };
 
 /// A short, stable name for `e` (e.g. "backpressure"); "unknown" for other values.
