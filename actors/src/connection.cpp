@@ -168,6 +168,10 @@ std::uint64_t connection::allocate_id(std::uint64_t n) {
   return shared_ ? shared_->ids->allocate(n) : 0;
 }
 
+std::optional<transports::peer_identity> connection::peer_identity() const {
+  return shared_ ? shared_->peer->get() : std::nullopt;
+}
+
 const std::string& connection::describe() const {
   static const std::string none;
   return shared_ ? shared_->transport : none;

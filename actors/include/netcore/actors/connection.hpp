@@ -4,10 +4,12 @@
 #include <netcore/actors/interfaces.hpp>
 #include <netcore/actors/messages.hpp>
 #include <netcore/protocol/result.hpp>
+#include <netcore/transports/byte_stream.hpp>
 
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -110,6 +112,11 @@ class connection {
   std::uint64_t allocate_id(std::uint64_t n = 1);
   /// The transport, e.g. "tcp 127.0.0.1:4000".
   const std::string& describe() const;
+  /// Who the peer proved to be, when the transport authenticates it (TLS with verify_peer: the
+  /// certificate's CN, DNS names and SHA-256). Known once the peer's HELLO arrived (its first
+  /// message comes after it), and kept after the end; empty before, and for transports that do
+  /// not authenticate.
+  std::optional<transports::peer_identity> peer_identity() const;
 
  private:
   friend connection detail::make_connection(std::shared_ptr<detail::connection_shared> shared);
