@@ -1,9 +1,10 @@
-// The runtime benchmarks P1–P6 (docs/BENCHMARKS.md): netcore over loopback TCP, each measured
-// beside a baseline in the same run, alternating and repeated; medians are reported. Writes one
-// JSON object per line to the output file (default build/bench/results.jsonl).
+// The runtime benchmarks P1–P7 and R2 (docs/BENCHMARKS.md): netcore over loopback TCP, each
+// measured beside a baseline in the same run, alternating and repeated; medians are reported.
+// Writes one JSON object per line to the output file (default build/bench/results.jsonl).
 
 #include "baselines.hpp"
 #include "many_connections.hpp"
+#include "tls_bench.hpp"
 
 #include <netcore/actors/runtime.hpp>
 #include <netcore/actors/scheduler_settings.hpp>
@@ -479,7 +480,7 @@ options parse(int argc, char** argv) {
       o.quick = true;
     } else {
       std::cerr
-          << "usage: netcore_runtime_bench [--out FILE] [--reps N] [--only P1,P3] [--quick]\n";
+          << "usage: netcore_runtime_bench [--out FILE] [--reps N] [--only P1,P3,R2] [--quick]\n";
       std::exit(2);
     }
   }
@@ -622,6 +623,34 @@ int main(int argc, char** argv) {
     report.add("P6", v, "us (p50)", "raw_tcp_busy_poll_rtt_p50", busy, v / busy,
                "<= 1.5x busy-poll raw TCP", v <= 1.5 * busy,
                {{"p99_us", median(p99)}, {"blocking_raw_tcp_p50_us", b}});
+  }
+  if (wanted("R2")) {
+    // TLS against plain TCP, alternating: bulk on the two loops P1 uses, the round trip on the
+    // one spinning loop of P6 (the same CPU policy for both variants).
+    const std::uint64_t total = opt.quick ? 128 * mib : 512 * mib;
+    const std::size_t samples = opt.quick ? 2000 : 10000;
+    std::vector<double> plain_bulk, tls_bulk, plain50, tls50, plain99, tls99;
+    for (int r = 0; r < opt.reps; ++r) {
+      plain_bulk.push_back(nb::tls_bulk_gbps(rt, spill.path, false, total));
+      tls_bulk.push_back(nb::tls_bulk_gbps(rt, spill.path, true, total));
+      actors::runtime rt1{sys, one_loop};
+      auto p = nb::tls_idle_rtt(rt1, spill.path, false, samples);
+      auto t = nb::tls_idle_rtt(rt1, spill.path, true, samples);
+      plain50.push_back(p.p50_us);
+      plain99.push_back(p.p99_us);
+      tls50.push_back(t.p50_us);
+      tls99.push_back(t.p99_us);
+    }
+    auto v = median(tls_bulk), b = median(plain_bulk);
+    report.add("R2", v, "GB/s", "netcore_plain_tcp_1MiB_messages", b, v / b, ">= 0.7x plain",
+               v >= 0.7 * b, {{"variant", "TLS bulk"}, {"bytes", total}});
+    auto t = median(tls50), p = median(plain50);
+    report.add("R2", t, "us (p50)", "netcore_plain_tcp_idle_rtt_p50", p, t / p, "<= plain + 20 us",
+               t <= p + 20.0,
+               {{"variant", "TLS round trip"},
+                {"p99_us", median(tls99)},
+                {"baseline_p99_us", median(plain99)},
+                {"added_us", t - p}});
   }
   if (p7) {
     const auto& r = *p7;
