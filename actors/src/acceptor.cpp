@@ -18,10 +18,10 @@ namespace detail {
 
 struct acceptor_core : std::enable_shared_from_this<acceptor_core> {
   acceptor_core(runtime_impl& rt, std::unique_ptr<transports::listener> l, accept_handler h,
-                connection_config c)
+                connection_config c, stream_decorator d)
       : runtime(&rt), loop(rt.loops.front().get()), listener(std::move(l)), handler(std::move(h)),
-        config(std::move(c)), descriptor(loop->context(), listener->native_handle()),
-        pause(loop->context()) {}
+        config(std::move(c)), decorate(std::move(d)),
+        descriptor(loop->context(), listener->native_handle()), pause(loop->context()) {}
 
   ~acceptor_core() { descriptor.release(); }
 
@@ -66,8 +66,19 @@ struct acceptor_core : std::enable_shared_from_this<acceptor_core> {
         refused.fetch_add(1);  // the stream closes as it goes out of scope
         continue;
       }
+      std::unique_ptr<transports::byte_stream> stream = std::move(*r);
+      if (decorate) {
+        auto d = decorate(std::move(stream));
+        if (!d) {
+          failures.fetch_add(1);
+          std::lock_guard<std::mutex> guard{mutex};
+          last_error = d.error();
+          continue;
+        }
+        stream = std::move(*d);
+      }
       accepted.fetch_add(1);
-      auto c = runtime->adopt(std::move(*r), config);
+      auto c = runtime->adopt(std::move(stream), config);
       try {
         handler(std::move(c));
       } catch (...) {
@@ -96,6 +107,7 @@ struct acceptor_core : std::enable_shared_from_this<acceptor_core> {
   std::unique_ptr<transports::listener> listener;
   accept_handler handler;
   connection_config config;
+  stream_decorator decorate;
   asio::posix::stream_descriptor descriptor;
   asio::steady_timer pause;
   bool stopped = false;
@@ -169,9 +181,9 @@ void acceptor::close() {
 }
 
 acceptor runtime::listen(std::unique_ptr<transports::listener> l, accept_handler on_accept,
-                         connection_config config) {
+                         connection_config config, stream_decorator decorate) {
   auto core = std::make_shared<detail::acceptor_core>(*impl_, std::move(l), std::move(on_accept),
-                                                      std::move(config));
+                                                      std::move(config), std::move(decorate));
   core->start();
   return acceptor{std::move(core)};
 }

@@ -131,6 +131,55 @@ TEST_F(tls_integration, plain_transports_have_no_peer_identity) {
   EXPECT_FALSE(b.peer_identity());
 }
 
+TEST_F(tls_integration, acceptor_serves_tls_with_one_context_for_all_connections) {
+  auto ctx = transports::tls_context::make(pki().server_config(true));
+  ASSERT_TRUE(ctx);
+  std::mutex mtx;
+  std::condition_variable cv;
+  std::vector<connection> accepted;
+  auto l = transports::listener::tcp("127.0.0.1", 0);
+  ASSERT_TRUE(l);
+  const auto port = (*l)->port();
+  auto acc = rt().listen(
+      std::move(*l),
+      [&](connection c) {
+        std::lock_guard<std::mutex> g{mtx};
+        accepted.push_back(std::move(c));
+        cv.notify_all();
+      },
+      config(scale{}),
+      [server = *ctx](std::unique_ptr<transports::byte_stream> s) {
+        return make_tls(std::move(s), server);
+      });
+  auto client_ctx = transports::tls_context::make(pki().client_config());
+  ASSERT_TRUE(client_ctx);
+  std::vector<connection> clients;
+  for (int i = 0; i < 3; ++i) {
+    auto raw = transports::tcp_connect("127.0.0.1", port);
+    ASSERT_TRUE(raw);
+    auto s = make_tls(std::move(*raw), *client_ctx, "localhost");  // another SAN of the server
+    ASSERT_TRUE(s);
+    clients.push_back(open(std::move(*s), config(scale{})));
+    const auto route = "hello/" + std::to_string(i);
+    ASSERT_TRUE(clients.back().send(outgoing_message::from_bytes(route, pattern_body(route, 100))));
+  }
+  {
+    std::unique_lock<std::mutex> g{mtx};
+    ASSERT_TRUE(cv.wait_for(g, 10s, [&] { return accepted.size() == 3; }));
+  }
+  for (auto& server : accepted) {
+    auto m = server.receive(10s);
+    ASSERT_TRUE(m) << m.error().reason.message();
+    EXPECT_EQ(check_body(m->body, m->meta.route, 100), "");
+    auto who = server.peer_identity();
+    ASSERT_TRUE(who);
+    EXPECT_EQ(who->common_name, "client-7");
+    EXPECT_TRUE(server.describe().rfind("tls tcp", 0) == 0) << server.describe();
+  }
+  EXPECT_EQ(acc.accepted(), 3u);
+  EXPECT_EQ(acc.failures(), 0u);
+}
+
 // -- failures ------------------------------------------------------------------------------------
 
 TEST_F(tls_integration, untrusted_server_ends_the_client_with_a_typed_error_and_the_reason) {

@@ -64,6 +64,13 @@ struct acceptor_core;
 /// connection, attach a sink).
 using accept_handler = std::function<void(connection)>;
 
+/// Turns each accepted stream into the one a connection runs on, e.g. TLS around it
+/// (`[ctx](auto s) { return transports::make_tls(std::move(s), ctx); }`). Called on the
+/// acceptor's event-loop thread: it must not block (make_tls does not; the handshake runs later,
+/// on the connection). An error closes that stream only and counts as a failed accept.
+using stream_decorator = std::function<transports::result<std::unique_ptr<transports::byte_stream>>(
+    std::unique_ptr<transports::byte_stream>)>;
+
 /// A listening socket whose accepted connections land on the runtime's event loops. Move-only;
 /// destroying it stops listening (connections already accepted go on).
 class acceptor {
@@ -145,9 +152,9 @@ class runtime {
   /// Listens on a unix-domain socket. Errors: as transports::listener::unix_socket.
   protocol::result<acceptor, std::error_code>
   listen_unix(const std::string& path, accept_handler on_accept, connection_config config = {});
-  /// Serves an existing listener.
+  /// Serves an existing listener; `decorate`, when set, wraps every accepted stream first (TLS).
   acceptor listen(std::unique_ptr<transports::listener> l, accept_handler on_accept,
-                  connection_config config = {});
+                  connection_config config = {}, stream_decorator decorate = {});
 
   /// Connections whose actors are still running.
   std::size_t connections() const;
