@@ -179,20 +179,33 @@ TEST(tls_blocking, both_directions_at_once_over_a_memory_pair) {
   EXPECT_EQ(client->describe(), "tls memory");
 }
 
-TEST(tls_blocking, close_unblocks_a_reader) {
-  auto [c2, s2] = memory_tls(pki().client_config(), pki().server_config());
-  std::uint8_t buf[8];
+TEST(tls_blocking, close_unblocks_both_threads_in_a_handshake_without_time_limit) {
+  tls_config cfg = pki().client_config();
+  cfg.handshake_timeout = 0ms;  // no limit: only close() ends the wait
+  auto [client, silent] = memory_tls(cfg, pki().server_config());
   std::promise<std::error_code> read_result;
-  std::thread reader{[&, cs = c2.get()] {
+  std::promise<std::error_code> write_result;
+  std::thread reader{[&, cs = client.get()] {
+    std::uint8_t buf[8];
     auto r = cs->read(buf, sizeof buf);
     read_result.set_value(r ? std::error_code{} : r.error());
   }};
-  auto f = read_result.get_future();
-  EXPECT_EQ(f.wait_for(50ms), std::future_status::timeout);  // blocked in the handshake
-  c2->close();
-  ASSERT_EQ(f.wait_for(10s), std::future_status::ready);
-  EXPECT_EQ(f.get(), code(transport_errc::closed));
+  std::thread writer{[&, cs = client.get()] {
+    const std::uint8_t x = 1;
+    io_slice s{&x, 1};
+    write_result.set_value(cs->write(&s, 1));
+  }};
+  auto r = read_result.get_future();
+  auto w = write_result.get_future();
+  EXPECT_EQ(r.wait_for(50ms), std::future_status::timeout);  // one waits for the peer, the other
+  EXPECT_EQ(w.wait_for(0ms), std::future_status::timeout);   // for the handshake
+  client->close();
+  ASSERT_EQ(r.wait_for(10s), std::future_status::ready);
+  ASSERT_EQ(w.wait_for(10s), std::future_status::ready);
+  EXPECT_EQ(r.get(), code(transport_errc::closed));
+  EXPECT_EQ(w.get(), code(transport_errc::closed));
   reader.join();
+  writer.join();
 }
 
 // -- polled -----------------------------------------------------------------------------------
