@@ -176,6 +176,17 @@ tls_engine::step tls_engine::shutdown() {
   return classify(r);
 }
 
+std::size_t tls_engine::sure_write_capacity() const {
+  // A record is at most 16 KiB of plaintext plus its header, nonce, padding and tag (< 512 bytes
+  // for every suite); the slack covers a handshake message (a key update) sent before the data.
+  constexpr std::size_t record = 16u << 10;
+  constexpr std::size_t per_record = record + 512;
+  constexpr std::size_t slack = 1024;
+  const std::size_t room = BIO_ctrl_get_write_guarantee(SSL_get_wbio(ssl_));
+  if (room < slack + per_record) return 0;
+  return (room - slack) / per_record * record;
+}
+
 std::size_t tls_engine::output_size() const {
   return BIO_ctrl_pending(net_);
 }

@@ -52,6 +52,10 @@ class tls_engine {
   /// Queues close_notify (no more writes afterwards).
   step shutdown();
 
+  /// Plaintext bytes write() is sure to take whole now: whole records that fit the free output
+  /// buffer with room to spare for any suite's overhead (0 when less than one record fits).
+  std::size_t sure_write_capacity() const;
+
   /// Ciphertext waiting to be sent, in total and as its next contiguous piece.
   std::size_t output_size() const;
   io_slice output_chunk() const;

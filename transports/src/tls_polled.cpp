@@ -94,13 +94,34 @@ result<std::size_t> tls_stream::try_write(const io_slice* slices, std::size_t co
   std::size_t slice = 0;
   std::size_t offset = 0;
   for (;;) {
+    bool progress = false;
     if (staged_.empty()) {
-      // Take plaintext only once the last of it is encrypted: the engine may need the very same
-      // bytes again after a full output buffer.
-      while (slice < count && staged_.size() < staging_limit) {
+      // Small slices (frame headers) are gathered into one record; large ones are encrypted
+      // straight from the caller's memory, as many whole records as the output buffer surely
+      // holds, so that the engine never keeps a half-written record of bytes it does not own.
+      // Staged plaintext is only added to once it is all encrypted: after a full output buffer
+      // the engine needs the very same bytes again.
+      while (slice < count) {
         const auto* p = static_cast<const std::uint8_t*>(slices[slice].data) + offset;
-        const std::size_t n = std::min(slices[slice].size - offset, staging_limit - staged_.size());
-        staged_.insert(staged_.end(), p, p + n);
+        const std::size_t left = slices[slice].size - offset;
+        std::size_t n = 0;
+        if (left >= direct_minimum) {
+          if (!staged_.empty()) break;  // what was gathered goes first
+          n = std::min(left, engine_->sure_write_capacity());
+          if (n == 0) break;
+          for (std::size_t done = 0; done < n;) {  // a record per call (partial writes)
+            std::size_t w = 0;
+            if (engine_->write(p + done, n - done, w) != step::ok || w == 0)
+              return fail(transport_errc::tls_protocol_error, "TLS output larger than expected");
+            done += w;
+          }
+          if (auto e = flush_polled()) return e;
+        } else {
+          n = std::min(left, staging_limit - staged_.size());
+          if (n == 0) break;
+          staged_.insert(staged_.end(), p, p + n);
+        }
+        progress = true;
         taken += n;
         offset += n;
         if (offset == slices[slice].size) {
@@ -112,6 +133,7 @@ result<std::size_t> tls_stream::try_write(const io_slice* slices, std::size_t co
     if (auto e = encrypt_staged()) return e;
     if (auto e = flush_polled()) return e;
     if (!staged_.empty() || slice == count) break;
+    if (!progress && engine_->output_size() > 0) break;  // the inner stream is full
   }
   return taken;
 }

@@ -23,6 +23,8 @@ using clock_type = std::chrono::steady_clock;
 
 /// Polled: plaintext taken by try_write() before the engine has encrypted it.
 constexpr std::size_t staging_limit = 256u << 10;
+/// Polled: slices from this size on are encrypted in place, smaller ones gathered first.
+constexpr std::size_t direct_minimum = 4u << 10;
 /// Blocking: plaintext encrypted per engine call, and ciphertext gathered per inner write.
 constexpr std::size_t record_batch = 64u << 10;
 constexpr std::size_t write_batch = 256u << 10;
