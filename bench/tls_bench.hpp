@@ -13,9 +13,15 @@
 
 namespace netcore::bench {
 
-/// GB/s of `total` bytes sent as 1 MiB messages over loopback TCP, with TLS or without, to a
-/// receiver that keeps them in memory and drops them. Throws std::runtime_error on failure.
-double tls_bulk_gbps(actors::runtime& rt, const std::string& spill, bool tls, std::uint64_t total);
+/// One bulk transfer: its rate and the CPU time the whole process spent on it.
+struct bulk_figures {
+  double gbps = 0;
+  double cpu_seconds = 0;
+};
+
+/// `total` bytes sent as 1 MiB messages over loopback TCP, with TLS or without, to a receiver
+/// that keeps them in memory and drops them. Throws std::runtime_error on failure.
+bulk_figures tls_bulk(actors::runtime& rt, const std::string& spill, bool tls, std::uint64_t total);
 
 /// Round trips of a 100 B request echoed by an actor at the other end, with TLS or without.
 /// Throws std::runtime_error on failure.
