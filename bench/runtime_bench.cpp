@@ -1,9 +1,10 @@
-// The runtime benchmarks P1–P6 (docs/BENCHMARKS.md): netcore over loopback TCP, each measured
-// beside a baseline in the same run, alternating and repeated; medians are reported. Writes one
-// JSON object per line to the output file (default build/bench/results.jsonl).
+// The runtime benchmarks P1–P7 and R2 (docs/BENCHMARKS.md): netcore over loopback TCP, each
+// measured beside a baseline in the same run, alternating and repeated; medians are reported.
+// Writes one JSON object per line to the output file (default build/bench/results.jsonl).
 
 #include "baselines.hpp"
 #include "many_connections.hpp"
+#include "tls_bench.hpp"
 
 #include <netcore/actors/runtime.hpp>
 #include <netcore/actors/scheduler_settings.hpp>
@@ -479,7 +480,7 @@ options parse(int argc, char** argv) {
       o.quick = true;
     } else {
       std::cerr
-          << "usage: netcore_runtime_bench [--out FILE] [--reps N] [--only P1,P3] [--quick]\n";
+          << "usage: netcore_runtime_bench [--out FILE] [--reps N] [--only P1,P3,R2] [--quick]\n";
       std::exit(2);
     }
   }
@@ -622,6 +623,61 @@ int main(int argc, char** argv) {
     report.add("P6", v, "us (p50)", "raw_tcp_busy_poll_rtt_p50", busy, v / busy,
                "<= 1.5x busy-poll raw TCP", v <= 1.5 * busy,
                {{"p99_us", median(p99)}, {"blocking_raw_tcp_p50_us", b}});
+  }
+  if (wanted("R2")) {
+    // TLS against plain TCP, alternating (and swapping the order each repetition): bulk on the
+    // two loops P1 uses, the round trip on the one spinning loop of P6 (the same CPU policy for
+    // both variants). The ratio is the median of the per-repetition ratios, which a load that
+    // drifts between repetitions disturbs less than the ratio of the medians.
+    const std::uint64_t total = opt.quick ? 128 * mib : 256 * mib;
+    const std::size_t samples = opt.quick ? 2000 : 10000;
+    const int reps = std::max(opt.reps, 5);
+    std::vector<double> plain_bulk, tls_bulk, bulk_ratio, plain_cpu, tls_cpu;
+    std::vector<double> plain50, tls50, plain99, tls99, added;
+    for (int r = 0; r < reps; ++r) {
+      nb::bulk_figures p, t;
+      if (r % 2 == 0) {
+        p = nb::tls_bulk(rt, spill.path, false, total);
+        t = nb::tls_bulk(rt, spill.path, true, total);
+      } else {
+        t = nb::tls_bulk(rt, spill.path, true, total);
+        p = nb::tls_bulk(rt, spill.path, false, total);
+      }
+      plain_bulk.push_back(p.gbps);
+      tls_bulk.push_back(t.gbps);
+      bulk_ratio.push_back(t.gbps / p.gbps);
+      plain_cpu.push_back(p.cpu_seconds / (static_cast<double>(total) / 1e9));
+      tls_cpu.push_back(t.cpu_seconds / (static_cast<double>(total) / 1e9));
+      actors::runtime rt1{sys, one_loop};
+      nb::latency pl, tl;
+      if (r % 2 == 0) {
+        pl = nb::tls_idle_rtt(rt1, spill.path, false, samples);
+        tl = nb::tls_idle_rtt(rt1, spill.path, true, samples);
+      } else {
+        tl = nb::tls_idle_rtt(rt1, spill.path, true, samples);
+        pl = nb::tls_idle_rtt(rt1, spill.path, false, samples);
+      }
+      plain50.push_back(pl.p50_us);
+      plain99.push_back(pl.p99_us);
+      tls50.push_back(tl.p50_us);
+      tls99.push_back(tl.p99_us);
+      added.push_back(tl.p50_us - pl.p50_us);
+    }
+    const auto ratio = median(bulk_ratio);
+    report.add("R2", median(tls_bulk), "GB/s", "netcore_plain_tcp_1MiB_messages",
+               median(plain_bulk), ratio, ">= 0.7x plain", ratio >= 0.7,
+               {{"variant", "TLS bulk"},
+                {"bytes", total},
+                {"repetitions", reps},
+                {"cpu_s_per_gb", median(tls_cpu)},
+                {"baseline_cpu_s_per_gb", median(plain_cpu)}});
+    const auto plus = median(added);
+    report.add("R2", median(tls50), "us (p50)", "netcore_plain_tcp_idle_rtt_p50", median(plain50),
+               median(tls50) / median(plain50), "<= plain + 20 us", plus <= 20.0,
+               {{"variant", "TLS round trip"},
+                {"added_us", plus},
+                {"p99_us", median(tls99)},
+                {"baseline_p99_us", median(plain99)}});
   }
   if (p7) {
     const auto& r = *p7;

@@ -21,10 +21,10 @@ namespace detail {
 
 struct acceptor_core : std::enable_shared_from_this<acceptor_core> {
   acceptor_core(runtime_impl& rt, std::unique_ptr<transports::listener> l, accept_handler h,
-                connection_config c)
+                connection_config c, stream_decorator d)
       : runtime(&rt), loop(rt.loops.front().get()), listener(std::move(l)), handler(std::move(h)),
-        config(std::move(c)), descriptor(loop->context(), listener->native_handle()),
-        pause(loop->context()) {
+        config(std::move(c)), decorate(std::move(d)),
+        descriptor(loop->context(), listener->native_handle()), pause(loop->context()) {
     if (config.psk_server)
       handshakes = std::make_shared<handshake_pool>(
           *loop, config.psk_server, rt.pending_handshakes, rt.config.max_pending_handshakes,
@@ -74,11 +74,23 @@ struct acceptor_core : std::enable_shared_from_this<acceptor_core> {
         refused.fetch_add(1);  // the stream closes as it goes out of scope
         continue;
       }
+      std::unique_ptr<transports::byte_stream> stream = std::move(*r);
+      if (decorate) {
+        // E.g. TLS around the accepted socket; a pre-shared-key handshake then runs inside it.
+        auto d = decorate(std::move(stream));
+        if (!d) {
+          failures.fetch_add(1);
+          std::lock_guard<std::mutex> guard{mutex};
+          last_error = d.error();
+          continue;
+        }
+        stream = std::move(*d);
+      }
       if (handshakes) {
-        if (!handshakes->start(*r)) refused.fetch_add(1);  // at the bound: closed at once
+        if (!handshakes->start(stream)) refused.fetch_add(1);  // at the bound: closed at once
         continue;
       }
-      hand_over(std::move(*r));
+      hand_over(std::move(stream));
     }
     if (!stopped) {
       auto self = shared_from_this();
@@ -118,6 +130,7 @@ struct acceptor_core : std::enable_shared_from_this<acceptor_core> {
   std::unique_ptr<transports::listener> listener;
   accept_handler handler;
   connection_config config;
+  stream_decorator decorate;
   asio::posix::stream_descriptor descriptor;
   asio::steady_timer pause;
   std::shared_ptr<handshake_pool> handshakes;  // with a pre-shared key
@@ -204,9 +217,9 @@ void acceptor::close() {
 }
 
 acceptor runtime::listen(std::unique_ptr<transports::listener> l, accept_handler on_accept,
-                         connection_config config) {
+                         connection_config config, stream_decorator decorate) {
   auto core = std::make_shared<detail::acceptor_core>(*impl_, std::move(l), std::move(on_accept),
-                                                      std::move(config));
+                                                      std::move(config), std::move(decorate));
   core->start();
   return acceptor{std::move(core)};
 }

@@ -173,6 +173,10 @@ const transports::peer_identity& connection::peer() const {
   return shared_ ? shared_->peer : none;
 }
 
+std::optional<transports::certificate_identity> connection::peer_certificate() const {
+  return shared_ ? shared_->certificate->get() : std::nullopt;
+}
+
 const std::string& connection::describe() const {
   static const std::string none;
   return shared_ ? shared_->transport : none;

@@ -298,6 +298,8 @@ void connection_impl::on_closed(std::error_code reason) {
   s.ended = true;
   if (s.params.box) s.params.box->close(reason);
   if (s.params.gate) s.params.gate->close();
+  // The description now: a TLS stream adds why it failed (OpenSSL's reason).
+  if (s.params.stream) s.transport = s.params.stream->describe();
   const connection_closed c{reason, s.transport};
   if (s.params.end) s.params.end->set(c);
   for (auto& sink : s.event_sinks) send(sink, closed_atom::value, c);
@@ -365,6 +367,9 @@ void connection_impl::pump() {
             } else if constexpr (std::is_same_v<T, session::closed>) {
               hand_over();  // what arrived before the end goes first
               on_closed(ev.reason);
+            } else if constexpr (std::is_same_v<T, session::peer_ready>) {
+              if (s.params.certificate && s.params.stream)
+                s.params.certificate->set(s.params.stream->verified_peer());
             }
           },
           *e);

@@ -40,6 +40,21 @@ struct end_slot {
   }
 };
 
+/// The peer's verified identity, recorded when its HELLO arrived (the transport's handshake is
+/// complete by then), kept where its handle can read it.
+struct identity_slot {
+  std::mutex mutex;
+  std::optional<transports::certificate_identity> identity;
+  void set(std::optional<transports::certificate_identity> id) {
+    std::lock_guard<std::mutex> guard{mutex};
+    identity = std::move(id);
+  }
+  std::optional<transports::certificate_identity> get() {
+    std::lock_guard<std::mutex> guard{mutex};
+    return identity;
+  }
+};
+
 /// What a connection actor is made of.
 struct connection_params {
   /// The configuration, with every 0 ("take the transport profile") resolved.
@@ -64,6 +79,8 @@ struct connection_params {
   std::function<void()> on_finished;
   /// Where the end of the connection is recorded for its handle; may be null.
   std::shared_ptr<end_slot> end;
+  /// Where the peer's verified identity is recorded for its handle; may be null.
+  std::shared_ptr<identity_slot> certificate;
   /// Messages of connection::send and try_send (taken on drain_atom); may be null.
   std::shared_ptr<submission_queue> queue;
 };

@@ -1,6 +1,11 @@
 // The wire of a pollable stream: the connection actor runs on the stream's event loop, reads
 // where the bytes arrive (into the loop's shared buffer, decoded at once), writes inline while
 // the socket takes the bytes and waits for writability otherwise. No thread of its own.
+//
+// A decorating stream (TLS) may keep output after it took a batch (has_pending_output(): the
+// wire waits for writability and flushes it), and may need the peer's bytes before it can write
+// (write_waits_for_read(): the wire then does not wait for writability, it retries after the next
+// read).
 
 #include "connection_actor.hpp"
 
@@ -62,11 +67,14 @@ class polled_wire final : public wire {
 
   void flush() override {
     auto& core = self_.st().core;
+    write_after_read_ = false;
     while (!broken_) {
       if (!current_) {
-        if (!core.wants_write()) return;
-        const auto& slices = core.next_batch();
-        if (slices.empty()) return;
+        const auto& slices = core.wants_write() ? core.next_batch() : no_batch_;
+        if (slices.empty()) {
+          flush_stream();
+          return;
+        }
         current_ = &slices;
         current_owner_ = core.last_batch_owner();
         offset_ = 0;
@@ -97,7 +105,7 @@ class polled_wire final : public wire {
       }
       if (n > 0) core.on_written(n, self_.now());
       if (!whole) {
-        arm(write_armed_, asio::posix::descriptor_base::wait_write);
+        wait_for_stream();
         return;
       }
     }
@@ -116,6 +124,9 @@ class polled_wire final : public wire {
       fail(r.error());
       return;
     }
+    // A read can unblock a write that waited for the peer, and leave output of its own (a TLS
+    // handshake record).
+    if (write_after_read_ || (!write_armed_ && stream_.has_pending_output())) flush();
     if (*r == 0) {
       arm(read_armed_, asio::posix::descriptor_base::wait_read);  // drained
       return;
@@ -134,14 +145,16 @@ class polled_wire final : public wire {
     flush();
   }
 
-  bool idle() const override { return current_ == nullptr; }
+  bool idle() const override { return current_ == nullptr && !stream_.has_pending_output(); }
 
-  bool ready() const override { return !write_armed_ && !broken_; }
+  bool ready() const override { return !write_armed_ && !write_after_read_ && !broken_; }
 
   bool finish() override {
     // Our FIN follows the last frame; reading goes on until the peer's end (or the linger), so
     // that closing never resets a connection whose peer is still reading our last frames.
-    return stream_.shutdown_write();
+    const bool reads_on = stream_.shutdown_write();
+    if (reads_on && stream_.has_pending_output()) wait_for_stream();  // a TLS close_notify
+    return reads_on;
   }
 
   void close() override {
@@ -152,6 +165,26 @@ class polled_wire final : public wire {
   }
 
  private:
+  /// The stream took part of a batch, or holds output of its own: wait for writability, or for
+  /// the next read when that is what it waits for.
+  void wait_for_stream() {
+    if (stream_.write_waits_for_read())
+      write_after_read_ = true;  // the read handler retries; writability would only spin
+    else
+      arm(write_armed_, asio::posix::descriptor_base::wait_write);
+  }
+
+  /// Flushes what the stream holds itself once the core's batches are written.
+  void flush_stream() {
+    if (!stream_.has_pending_output()) return;
+    auto r = stream_.try_write(nullptr, 0);
+    if (!r) {
+      fail(r.error());
+      return;
+    }
+    if (stream_.has_pending_output()) wait_for_stream();
+  }
+
   void arm(bool& armed, asio::posix::descriptor_base::wait_type what) {
     if (armed || broken_) return;
     armed = true;
@@ -210,8 +243,10 @@ class polled_wire final : public wire {
   std::vector<protocol::io_slice> rest_;
   std::size_t read_size_;
   std::shared_ptr<timer_slot> timer_;
+  const std::vector<protocol::io_slice> no_batch_;
   bool read_armed_ = false;
   bool write_armed_ = false;
+  bool write_after_read_ = false;  // the stream's write waits for the peer's bytes
   bool broken_ = false;
 };
 

@@ -131,6 +131,7 @@ connection runtime_impl::adopt(std::unique_ptr<transports::byte_stream> stream,
   shared->gate = std::make_shared<send_gate>(cfg.send_queue_limit);
   shared->ids = std::make_shared<session::id_source>();
   shared->end = std::make_shared<end_slot>();
+  shared->certificate = std::make_shared<identity_slot>();
   shared->queue = std::make_shared<submission_queue>();
   shared->single_frame_max = cfg.single_frame_max;
   shared->close_timeout = cfg.close_timeout;
@@ -156,6 +157,7 @@ connection runtime_impl::adopt(std::unique_ptr<transports::byte_stream> stream,
   p.gate = shared->gate;
   p.box = shared->box;
   p.end = shared->end;
+  p.certificate = shared->certificate;
   p.queue = shared->queue;
   auto id_slot = std::make_shared<caf::actor_id>(0);
   p.on_finished = [this, id_slot] { finished(*id_slot); };  // by reference: read under the lock

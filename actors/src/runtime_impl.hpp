@@ -27,6 +27,7 @@ struct connection_shared {
   std::shared_ptr<inbox> box;
   std::shared_ptr<session::id_source> ids;
   std::shared_ptr<end_slot> end;
+  std::shared_ptr<identity_slot> certificate;
   std::shared_ptr<submission_queue> queue;
   std::size_t single_frame_max = 0;
   std::chrono::milliseconds close_timeout{0};

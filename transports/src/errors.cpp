@@ -27,6 +27,16 @@ std::string_view to_string(transport_errc e) noexcept {
     return "auth_timeout";
   case transport_errc::auth_protocol_error:
     return "auth_protocol_error";
+  case transport_errc::tls_bad_config:
+    return "tls_bad_config";
+  case transport_errc::tls_handshake_failed:
+    return "tls_handshake_failed";
+  case transport_errc::tls_verify_failed:
+    return "tls_verify_failed";
+  case transport_errc::tls_protocol_error:
+    return "tls_protocol_error";
+  case transport_errc::tls_handshake_timeout:
+    return "tls_handshake_timeout";
   }
   return "unknown";
 }
@@ -55,6 +65,16 @@ const char* describe(transport_errc e) noexcept {
     return "authentication timed out";
   case transport_errc::auth_protocol_error:
     return "not a netcore authentication handshake";
+  case transport_errc::tls_bad_config:
+    return "unusable TLS configuration";
+  case transport_errc::tls_handshake_failed:
+    return "TLS handshake failed";
+  case transport_errc::tls_verify_failed:
+    return "TLS peer certificate verification failed";
+  case transport_errc::tls_protocol_error:
+    return "TLS protocol error";
+  case transport_errc::tls_handshake_timeout:
+    return "TLS handshake timed out";
   }
   return nullptr;
 }

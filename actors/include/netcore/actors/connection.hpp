@@ -4,11 +4,13 @@
 #include <netcore/actors/interfaces.hpp>
 #include <netcore/actors/messages.hpp>
 #include <netcore/protocol/result.hpp>
+#include <netcore/transports/byte_stream.hpp>
 #include <netcore/transports/peer_identity.hpp>
 
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -115,6 +117,11 @@ class connection {
   /// both ends authenticated with a pre-shared key (connection_config::psk, psk_server), empty
   /// without one. Fixed for the connection's life.
   const transports::peer_identity& peer() const;
+  /// Who the peer proved to be, when the transport authenticates it (TLS with verify_peer: the
+  /// certificate's CN, DNS names and SHA-256). Known once the peer's HELLO arrived (its first
+  /// message comes after it), and kept after the end; empty before, and for transports that do
+  /// not authenticate.
+  std::optional<transports::certificate_identity> peer_certificate() const;
 
  private:
   friend connection detail::make_connection(std::shared_ptr<detail::connection_shared> shared);

@@ -98,7 +98,8 @@ struct delivery {
 /// wire code, runtime condition or transport error that ended it.
 struct connection_closed {
   std::error_code reason;
-  /// The transport, e.g. "tcp 127.0.0.1:4000".
+  /// The transport at the end, e.g. "tcp 127.0.0.1:4000"; a TLS transport that failed adds
+  /// OpenSSL's reason ("tls tcp ... (certificate verify failed: hostname mismatch)").
   std::string transport;
   bool clean() const noexcept { return !reason; }
 };

@@ -80,6 +80,12 @@ struct handshake_counts {
   /// Dropped because the peer did not finish within psk_server_config::timeout.
   std::uint64_t timed_out = 0;
 };
+/// Turns each accepted stream into the one a connection runs on, e.g. TLS around it
+/// (`[ctx](auto s) { return transports::make_tls(std::move(s), ctx); }`). Called on the
+/// acceptor's event-loop thread: it must not block (make_tls does not; the handshake runs later,
+/// on the connection). An error closes that stream only and counts as a failed accept.
+using stream_decorator = std::function<transports::result<std::unique_ptr<transports::byte_stream>>(
+    std::unique_ptr<transports::byte_stream>)>;
 
 /// A listening socket whose accepted connections land on the runtime's event loops. Move-only;
 /// destroying it stops listening (connections already accepted go on; pending handshakes end).
@@ -169,8 +175,9 @@ class runtime {
   protocol::result<acceptor, std::error_code>
   listen_unix(const std::string& path, accept_handler on_accept, connection_config config = {});
   /// Serves an existing listener (an unusable config.psk_server fails every handshake).
+  /// Serves an existing listener; `decorate`, when set, wraps every accepted stream first (TLS).
   acceptor listen(std::unique_ptr<transports::listener> l, accept_handler on_accept,
-                  connection_config config = {});
+                  connection_config config = {}, stream_decorator decorate = {});
 
   /// Connections whose actors are still running.
   std::size_t connections() const;

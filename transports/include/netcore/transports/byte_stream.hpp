@@ -5,10 +5,13 @@
 #include <netcore/transports/errors.hpp>
 #include <netcore/transports/peer_identity.hpp>
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <system_error>
+#include <vector>
 
 namespace netcore::transports {
 
@@ -36,6 +39,20 @@ struct stream_profile {
   std::uint64_t bytes_per_second = 0;
 };
 
+/// Who the peer of a stream proved to be (an authenticating transport such as TLS): taken from
+/// the certificate the peer presented and the stream verified against its trusted CAs.
+struct certificate_identity {
+  /// The subject's common name (CN), empty when the certificate has none.
+  std::string common_name;
+  /// The DNS names of the certificate's subjectAltName extension, in its order.
+  std::vector<std::string> dns_names;
+  /// SHA-256 of the certificate (DER), the value to pin.
+  std::array<std::uint8_t, 32> sha256{};
+
+  /// The fingerprint as 64 lowercase hex digits.
+  std::string sha256_hex() const;
+};
+
 /// An ordered byte stream: what every transport provides.
 ///
 /// Two ways to drive it. Blocking: one thread reads and another writes at the same time, and
@@ -43,6 +60,10 @@ struct stream_profile {
 /// descriptor (native_handle() >= 0) may instead be driven by an event loop that waits for
 /// readiness and then calls try_read() and try_write(), which never block. Implementations
 /// handle short reads and writes themselves; none of the calls throws.
+///
+/// A decorating stream (TLS) may hold bytes of its own between the caller and the transport, and
+/// may need the peer's bytes before it can write: has_pending_output() and write_waits_for_read()
+/// tell an event loop so; both are false for every stream that writes straight through.
 class byte_stream {
  public:
   virtual ~byte_stream() = default;
@@ -63,6 +84,22 @@ class byte_stream {
   /// Reads what has arrived, up to `max` bytes, without blocking: 0 when nothing is there yet.
   /// Errors: as read(); transport_errc::not_pollable for streams whose reads block (the default).
   virtual result<std::size_t> try_read(std::uint8_t* buf, std::size_t max);
+
+  /// Polled use: the stream holds output that the transport has not taken yet (bytes try_write()
+  /// already reported as written, or output of its own such as TLS handshake records). The loop
+  /// then waits for writability and calls try_write() again (with no slices, `count` 0, to only
+  /// flush) until this is false. The default: false.
+  virtual bool has_pending_output() const noexcept { return false; }
+
+  /// Polled use: the last try_write() took nothing because the stream needs bytes from the peer
+  /// first (a TLS handshake in progress). Writability will not help: the loop retries the write
+  /// after its next try_read() instead. The default: false.
+  virtual bool write_waits_for_read() const noexcept { return false; }
+
+  /// The verified identity of the peer, once the stream authenticated it (a TLS stream whose
+  /// handshake is complete and that verified the peer's certificate); empty otherwise and for
+  /// streams that do not authenticate (the default). Thread-safe.
+  virtual std::optional<certificate_identity> verified_peer() const { return std::nullopt; }
 
   /// The descriptor an event loop may wait on before try_read()/try_write(), or -1 when the
   /// stream can only be driven by blocking threads (user functions, in-memory pairs). The stream

@@ -13,12 +13,19 @@ namespace netcore {
 /// Transport conditions without an OS error code of their own.
 enum class transport_errc : int {
   ok = 0,
-  end_of_stream = 1,      ///< The peer closed the stream (orderly end, EOF).
-  closed = 2,             ///< The stream was closed locally.
-  resolution_failed = 3,  ///< The host name could not be resolved.
-  invalid_address = 4,    ///< An address or path that cannot be used (e.g. too long).
-  not_pollable = 5,       ///< A non-blocking operation on a stream whose reads block.
-  invalid_argument = 6,   ///< An unusable argument (documented per call).
+  end_of_stream = 1,         ///< The peer closed the stream (orderly end, EOF).
+  closed = 2,                ///< The stream was closed locally.
+  resolution_failed = 3,     ///< The host name could not be resolved.
+  invalid_address = 4,       ///< An address or path that cannot be used (e.g. too long).
+  not_pollable = 5,          ///< A non-blocking operation on a stream whose reads block.
+  invalid_argument = 6,      ///< An unusable argument (documented per call).
+  tls_bad_config = 7,        ///< A TLS configuration that cannot be used (PEM, key, missing name).
+  tls_handshake_failed = 8,  ///< The TLS handshake failed (an alert, no common version or cipher,
+                             ///< no client certificate where one is required).
+  tls_verify_failed = 9,     ///< The peer's certificate did not verify (untrusted issuer, expired,
+                             ///< another host name).
+  tls_protocol_error = 10,   ///< A TLS record or alert after the handshake that is not valid.
+  tls_handshake_timeout = 11,  ///< The TLS handshake did not complete in time.
   // 20-29: the pre-session handshake (docs/PROTOCOL.md, "Pre-session handshake").
   auth_failed = 20,          ///< The peer does not hold the key (or refused ours).
   auth_timeout = 21,         ///< The handshake did not complete within its timeout.
