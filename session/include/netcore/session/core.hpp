@@ -324,7 +324,7 @@ class core {
   clock::time_point handshake_deadline_{};
   std::optional<clock::time_point> drain_deadline_;
   std::optional<clock::time_point> rate_window_start_;  // while the peer owes bytes
-  std::uint64_t rate_window_bytes_ = 0;                  // bytes_in when the window began
+  std::uint64_t rate_window_bytes_ = 0;                 // bytes_in when the window began
 };
 
 }  // namespace netcore::session
