@@ -2,8 +2,9 @@
 // joined by a relay thread that flips one bit of a byte with a given probability in both
 // directions; netcore runs on the two slave ends as on any serial line. For each flip rate it
 // reports goodput and how many messages were delivered, failed (typed, at the sender) or lost
-// (neither), beside the clean line in the same run; and the bare frames (the link off) at 1e-5,
-// which is what the line cost before. Writes JSON lines like netcore_runtime_bench.
+// (neither), beside the clean line in the same run; and the bare frames (the link off) on the
+// clean line (what the link costs) and at 1e-5 (what the noisy line cost before). Writes JSON lines
+// like netcore_runtime_bench.
 
 #include <netcore/actors/runtime.hpp>
 #include <netcore/transports/serial_stream.hpp>
@@ -268,6 +269,10 @@ int main(int argc, char** argv) {
     std::cout << j.dump() << std::endl;
   };
   emit(0, true, clean, "lost 0", clean.lost == 0 && clean.wrong == 0);
+  // What the link costs on a clean line: the same messages as bare frames.
+  const auto bare_clean = measure(0, false);
+  emit(0, false, bare_clean, "bare frames on the clean line: the link's cost is clean / this",
+       bare_clean.wrong == 0);
   const auto e5 = measure(1e-5, true);
   emit(1e-5, true, e5, "lost 0, goodput >= 0.9x clean",
        e5.lost == 0 && e5.wrong == 0 && e5.goodput_mib_s >= 0.9 * clean.goodput_mib_s);
