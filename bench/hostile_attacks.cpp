@@ -71,16 +71,28 @@ attack flood_until_ended(std::uint16_t port, std::chrono::milliseconds phase,
   const auto deadline = clock_type::now() + phase;
   attack a;
   std::uint64_t sent = 0;
+  // Per connection the server ended: how long it lived, the frames it took, the frames read
+  // from it afterwards.
+  auto lifetimes = nlohmann::json::array();
+  auto frames_each = nlohmann::json::array();
+  auto read_each = nlohmann::json::array();
   while (before(deadline)) {
     open_many(a, port, 1);
     if (a.open.empty()) break;
     const int fd = a.open.front();
     a.open.clear();
+    const auto born = clock_type::now();
+    std::uint64_t mine = 0;
     for (;;) {
       const auto s = send_until(fd, batch(), deadline);
-      if (s == write_status::done) sent += frames_per_batch;
+      if (s == write_status::done) mine += frames_per_batch;
       if (s == write_status::closed) {
-        ended(a, fd);
+        lifetimes.push_back(std::chrono::duration<double>(clock_type::now() - born).count());
+        frames_each.push_back(mine);
+        std::uint64_t read = 0;
+        ++a.endings[ending(fd, std::chrono::milliseconds{1000}, &read)];
+        read_each.push_back(read);
+        ::close(fd);
         break;
       }
       if (!before(deadline)) {
@@ -88,8 +100,12 @@ attack flood_until_ended(std::uint16_t port, std::chrono::milliseconds phase,
         break;
       }
     }
+    sent += mine;
   }
-  a.detail = {{"frames_sent", sent}};
+  a.detail = {{"frames_sent", sent},
+              {"ended_lifetimes_s", lifetimes},
+              {"ended_frames_sent", frames_each},
+              {"ended_frames_read", read_each}};
   return a;
 }
 

@@ -93,6 +93,9 @@ nlohmann::json run(const pattern& p, std::chrono::milliseconds phase) {
   const auto loaded = s.finish();
   const auto counts = server.counts();
   conclude(a, wait);
+  std::this_thread::sleep_for(std::chrono::milliseconds{300});  // the server hears the ends
+  nlohmann::json server_endings = nlohmann::json::object();
+  for (auto& [why, n] : server.endings()) server_endings[why] = n;
   const bool survived = alive_after_attack && server.alive();
   const auto exit = server.stop();
 
@@ -132,6 +135,7 @@ nlohmann::json run(const pattern& p, std::chrono::milliseconds phase) {
           {"client_error", visit.error},
           {"hostile_connections", a.connections},
           {"attacker_endings", endings},
+          {"server_endings", server_endings},
           {"accepted", counts.accepted},
           {"refused", counts.refused},
           {"accept_failures", counts.failures},

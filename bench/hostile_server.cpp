@@ -75,6 +75,19 @@ struct connection_table : std::enable_shared_from_this<connection_table> {
   }
 };
 
+/// Why the server's connections ended, as its event sink heard it.
+struct closings {
+  std::mutex mtx;
+  std::map<std::string, std::uint64_t> reasons;
+
+  std::string text() {
+    std::lock_guard<std::mutex> guard{mtx};
+    std::string out;
+    for (auto& [why, n] : reasons) out += why + '\t' + std::to_string(n) + '\n';
+    return out;
+  }
+};
+
 [[noreturn]] void serve(runtime_config config, int commands, int replies) {
   {
     caf::actor_system_config cfg;
@@ -94,9 +107,21 @@ struct connection_table : std::enable_shared_from_this<connection_table> {
         return caf::ok_atom::value;
       }};
     });
+    auto ends = std::make_shared<closings>();
+    auto watcher = sys.spawn([ends](event_sink::pointer) -> event_sink::behavior_type {
+      return {
+          [](outcome_atom, send_outcome&) {},
+          [](progress_atom, send_progress&) {},
+          [ends](closed_atom, connection_closed& c) {
+            std::lock_guard<std::mutex> guard{ends->mtx};
+            ++ends->reasons[c.clean() ? std::string{"clean"} : c.reason.message()];
+          },
+      };
+    });
     auto table = std::make_shared<connection_table>();
-    auto acc = rt.listen_tcp("127.0.0.1", 0, [table, echo](connection c) {
+    auto acc = rt.listen_tcp("127.0.0.1", 0, [table, echo, watcher](connection c) {
       c.attach(echo);
+      c.subscribe(watcher);
       table->add(std::move(c));
     });
     if (!acc) std::_Exit(91);
@@ -109,6 +134,13 @@ struct connection_table : std::enable_shared_from_this<connection_table> {
       }
       char command = 0;
       if (!get(commands, command) || command == 'q') break;
+      if (command == 'e') {
+        const auto text = ends->text();
+        put(replies, static_cast<std::uint32_t>(text.size()));
+        if (::write(replies, text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+          std::_Exit(92);
+        continue;
+      }
       put(replies,
           acceptor_counts{acc->accepted(), acc->refused(), acc->failures(), rt.connections()});
     }
@@ -123,6 +155,7 @@ struct connection_table : std::enable_shared_from_this<connection_table> {
       rest.swap(table->live);
     }
     caf::anon_send_exit(echo, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(watcher, caf::exit_reason::user_shutdown);
   }
   std::_Exit(0);
 }
@@ -167,6 +200,24 @@ acceptor_counts echo_server::counts() {
   const char command = 'c';
   if (::write(to_child_, &command, 1) != 1 || !get(from_child_, c)) return acceptor_counts{};
   return c;
+}
+
+std::map<std::string, std::uint64_t> echo_server::endings() {
+  std::map<std::string, std::uint64_t> out;
+  if (!alive()) return out;
+  const char command = 'e';
+  std::uint32_t size = 0;
+  if (::write(to_child_, &command, 1) != 1 || !get(from_child_, size)) return out;
+  std::string text(size, '\0');
+  for (char& ch : text)
+    if (!get(from_child_, ch)) return out;
+  for (std::size_t at = 0; at < text.size();) {
+    const auto tab = text.find('\t', at), nl = text.find('\n', at);
+    if (tab == std::string::npos || nl == std::string::npos) break;
+    out[text.substr(at, tab - at)] = std::stoull(text.substr(tab + 1, nl - tab - 1));
+    at = nl + 1;
+  }
+  return out;
 }
 
 std::string echo_server::stop() {

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <thread>
 
@@ -24,7 +25,8 @@ struct acceptor_counts {
 };
 
 /// A forked netcore server on 127.0.0.1 that sends back every message it receives, on the
-/// connection it came from, with the given runtime bounds and the default connection_config.
+/// connection it came from, with the given runtime bounds and the default connection_config. An
+/// event sink subscribed to every connection counts why they ended.
 class echo_server {
  public:
   explicit echo_server(actors::runtime_config config = {});
@@ -41,6 +43,9 @@ class echo_server {
   bool alive();
   /// The acceptor's counters now (zeros if the server is gone).
   acceptor_counts counts();
+  /// How the server's connections have ended so far, as its event sink heard it: the reason's
+  /// message ("clean" for a clean close) and how many.
+  std::map<std::string, std::uint64_t> endings();
   /// Asks the server to end; kills it if it has not within 10 s. Returns how it ended:
   /// "exit 0", "exit N", "signal N", or "killed" (did not end when asked).
   std::string stop();

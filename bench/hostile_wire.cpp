@@ -89,13 +89,14 @@ frame_reader::status frame_reader::next(clock_type::time_point deadline,
   }
 }
 
-std::string ending(int fd, std::chrono::milliseconds wait) {
+std::string ending(int fd, std::chrono::milliseconds wait, std::uint64_t* frames) {
   frame_reader reader{fd};
   std::string goaway;
   for (;;) {
     protocol::frame_view f;
     const auto s = reader.next(clock_type::now() + wait, f);
     if (s == frame_reader::status::frame) {
+      if (frames) ++*frames;
       if (f.header.type == protocol::frame_type::goaway && f.header.argument != 0 && goaway.empty())
         goaway = "goaway " + std::string{protocol::to_string(protocol::errc_from_wire(
                                  f.header.argument, protocol::errc::internal_error))};

@@ -59,8 +59,8 @@ class frame_reader {
 /// How a hostile connection ended as its raw client saw it: "goaway <code>" for the first
 /// GOAWAY with a nonzero code it read, else "closed" (end of stream), "reset", or "open" (the
 /// server still held it when the client looked). Reads everything the server sent, waiting at
-/// most `wait` for more.
-std::string ending(int fd, std::chrono::milliseconds wait);
+/// most `wait` for more; counts the frames read in `*frames` when given.
+std::string ending(int fd, std::chrono::milliseconds wait, std::uint64_t* frames = nullptr);
 
 /// A well-behaved client's visit after an attack: HELLO, then `samples` 100-byte requests,
 /// each waiting for its echo.
