@@ -106,8 +106,9 @@ std::vector<pattern> patterns(bool quick) {
                    return many_connections(port, phase, many);
                  },
                  {capped.max_connections * connection_state / mib,
-                  "max_connections x 64 KiB connection state", capped.max_connections,
-                  "max_connections (the visitor comes after the attackers left)"}});
+                  "max_connections x 64 KiB connection state", capped.max_connections + 1,
+                  "max_connections + the one being refused (its descriptor for a moment; the "
+                  "visitor comes after the attackers left)"}});
   out.back().visit_after_close = true;
 
   const std::size_t loris = quick ? 200 : 500;
