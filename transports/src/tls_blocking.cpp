@@ -72,7 +72,7 @@ std::error_code tls_stream::handshake_blocking() {
 
 std::error_code tls_stream::write(const io_slice* slices, std::size_t count) {
   if (auto e = handshake_blocking()) return e;
-  std::lock_guard<std::timed_mutex> out{out_mutex_};
+  std::lock_guard<deadline_lock> out{out_mutex_};
   guard g{mutex_};
   std::size_t i = 0;
   std::size_t offset = 0;
@@ -110,7 +110,7 @@ void tls_stream::flush_from_reader(guard& g) {
   // Rare (an alert or a key update answered while reading): written in the engine's order after
   // whatever the writer is writing; the engine stays free meanwhile.
   g.unlock();
-  std::lock_guard<std::timed_mutex> out{out_mutex_};
+  std::lock_guard<deadline_lock> out{out_mutex_};
   std::vector<std::uint8_t> bytes;
   g.lock();
   take_output(bytes);

@@ -93,7 +93,7 @@ bool tls_stream::shutdown_write() noexcept {
     return !failure_;
   }
   // Blocking: close_notify after whatever a writer is writing, waiting for it within bounds.
-  std::unique_lock<std::timed_mutex> out{out_mutex_, std::defer_lock};
+  std::unique_lock<deadline_lock> out{out_mutex_, std::defer_lock};
   if (!out.try_lock_for(context_->config().close_timeout)) return false;
   std::vector<std::uint8_t> notify;
   {

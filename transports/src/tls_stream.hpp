@@ -18,6 +18,44 @@
 
 namespace netcore::transports::detail {
 
+/// A lock whose acquisition can wait with a deadline (lock, try_lock, try_lock_for), made of a
+/// mutex and a condition variable: std::timed_mutex's timed lock goes through
+/// pthread_mutex_clocklock, which GCC 12's ThreadSanitizer does not see, so it would report the
+/// unlock as one of an unlocked mutex.
+class deadline_lock {
+ public:
+  void lock() {
+    std::unique_lock<std::mutex> g{mutex_};
+    free_.wait(g, [this] { return !held_; });
+    held_ = true;
+  }
+  bool try_lock() {
+    std::lock_guard<std::mutex> g{mutex_};
+    if (held_) return false;
+    held_ = true;
+    return true;
+  }
+  template <class Rep, class Period>
+  bool try_lock_for(const std::chrono::duration<Rep, Period>& d) {
+    std::unique_lock<std::mutex> g{mutex_};
+    if (!free_.wait_for(g, d, [this] { return !held_; })) return false;
+    held_ = true;
+    return true;
+  }
+  void unlock() {
+    {
+      std::lock_guard<std::mutex> g{mutex_};
+      held_ = false;
+    }
+    free_.notify_one();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable free_;
+  bool held_ = false;
+};
+
 using step = tls_engine::step;
 using clock_type = std::chrono::steady_clock;
 
@@ -77,7 +115,7 @@ class tls_stream final : public byte_stream {
   std::shared_ptr<const tls_context> context_;
   mutable std::mutex mutex_;
   std::condition_variable changed_;
-  std::timed_mutex out_mutex_;  // blocking: whoever writes ciphertext, in the engine's order
+  deadline_lock out_mutex_;  // blocking: whoever writes ciphertext, in the engine's order
   std::unique_ptr<tls_engine> engine_;
   enum class phase { idle, running, done } phase_ = phase::idle;
   std::error_code failure_;
