@@ -1,5 +1,6 @@
 // Pre-shared-key authentication through the runtime's public API, on real threads: acceptors run
-// the handshake on their event loop and only a peer that holds a key becomes a connection; the
+// the handshake on their event loop (handshake_pool.cpp) and only a peer that holds a key becomes
+// a connection; the
 // connect calls run the client side. Waits are on conditions with deadlines; the only real time
 // is the short handshake timeout of the tests that need one.
 
@@ -53,21 +54,6 @@ bool eventually(const std::function<bool()>& done, std::chrono::milliseconds tim
     std::this_thread::sleep_for(2ms);
   }
   return true;
-}
-
-int raw_connect(std::uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  timeval timeout{10, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  return fd;
 }
 
 /// Bytes read from `fd` until the end of the stream (or 10 s of silence, or 1 KiB).

@@ -9,6 +9,10 @@
 #include <gtest/gtest.h>
 
 #include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -110,5 +114,23 @@ class runtime_fixture : public ::testing::Test {
   std::unique_ptr<caf::actor_system> sys_;
   std::unique_ptr<runtime> rt_;
 };
+
+/// A raw TCP socket connected to 127.0.0.1:`port` (reads time out after 10 s), or -1: a peer
+/// that speaks whatever the test writes. The caller closes it.
+inline int raw_connect(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  timeval timeout{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  return fd;
+}
 
 }  // namespace netcore::actors::test

@@ -1,6 +1,7 @@
 // Sessions on a lossy stream, carried by the reliable link: whatever the line does to the bytes
 // (flips, drops, duplicates), every message arrives intact exactly once, or both sides get a
-// typed failure; an outcome means "the peer has it".
+// typed failure; an outcome means "the peer has it". (The core's side of it: core_link.cpp; the
+// link alone: reliable_link_test.cpp.)
 
 #include "session_pair.hpp"
 
