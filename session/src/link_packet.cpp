@@ -37,15 +37,16 @@ void encode_link_header(const link_header& h, protocol::byte_view payload,
   store_le(out + 24, protocol::crc32c({out, 24}), 4);
 }
 
-bool link_decoder::next(std::size_t& pos, link_header& h, protocol::byte_view& payload) {
-  const std::size_t size = buf_.size();
+bool link_decoder::next(protocol::byte_view in, std::size_t& pos, link_header& h,
+                        protocol::byte_view& payload) {
+  const std::size_t size = in.size();
   while (size - pos >= link_header_size) {
-    const std::uint8_t* p = buf_.data() + pos;
+    const std::uint8_t* p = in.data() + pos;
     if (p[0] != magic0 || p[1] != magic1 || p[2] != link_version) {
       // Skip to the next possible start of a header.
       const void* m = std::memchr(p + 1, magic0, size - pos - 1);
       const std::size_t to =
-          m ? static_cast<std::size_t>(static_cast<const std::uint8_t*>(m) - buf_.data()) : size;
+          m ? static_cast<std::size_t>(static_cast<const std::uint8_t*>(m) - in.data()) : size;
       stats_.dropped_bytes += to - pos;
       pos = to;
       continue;

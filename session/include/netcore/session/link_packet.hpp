@@ -60,11 +60,18 @@ class link_decoder {
   /// each packet that verified, in stream order. The payload view is valid during the call only.
   template <class F>
   void feed(protocol::byte_view bytes, F&& on_packet) {
-    buf_.insert(buf_.end(), bytes.begin(), bytes.end());
-    std::size_t pos = 0;
     link_header h;
     protocol::byte_view payload;
-    while (next(pos, h, payload)) on_packet(h, payload);
+    std::size_t pos = 0;
+    if (buf_.empty()) {
+      // Nothing held back: packets are taken from the caller's bytes in place, and only an
+      // incomplete one at the end is copied.
+      while (next(bytes, pos, h, payload)) on_packet(h, payload);
+      buf_.assign(bytes.begin() + pos, bytes.end());
+      return;
+    }
+    buf_.insert(buf_.end(), bytes.begin(), bytes.end());
+    while (next(buf_, pos, h, payload)) on_packet(h, payload);
     buf_.erase(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(pos));
   }
 
@@ -73,9 +80,9 @@ class link_decoder {
   const link_decoder_stats& stats() const noexcept { return stats_; }
 
  private:
-  /// Finds the next packet at or after `pos`; false when more bytes are needed (`pos` then is
-  /// where scanning resumes).
-  bool next(std::size_t& pos, link_header& h, protocol::byte_view& payload);
+  /// Finds the next packet in `in` at or after `pos`; false when more bytes are needed (`pos`
+  /// then is where scanning resumes).
+  bool next(protocol::byte_view in, std::size_t& pos, link_header& h, protocol::byte_view& payload);
 
   std::size_t max_payload_;
   protocol::byte_buffer buf_;
