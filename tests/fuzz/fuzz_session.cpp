@@ -5,13 +5,15 @@
 // Input layout:
 //   byte 0   configuration
 //              bit 0     tight limits (small frames, messages, budgets, queues, ping rate)
-//              bit 1     lossy stream (credit repair, unknown frames tolerated)
+//              bit 1     lossy stream (the reliable link's packets; see byte 1, bit 7)
 //              bits 2-3  fake time advanced per piece: 0, 1 ms, 250 ms, 3 s
 //              bit 4     the application acknowledges deliveries (otherwise never)
 //              bit 5     writes are accepted in halves (short writes) instead of whole batches
 //              bit 6     shut down gracefully halfway through
 //              bit 7     the transport ends after the last piece
-//   byte 1   piece size: 1 + byte (1..256 bytes per feed)
+//   byte 1   bits 0-6  piece size: 1 + value (1..128 bytes per feed)
+//            bit 7     on a lossy stream, the link off: bare frames (credit repair, unknown
+//                      frames tolerated)
 //   rest     the peer's byte stream
 //
 // Invariants checked (abort on violation): the session's memory stays within its configured
@@ -66,10 +68,11 @@ std::size_t spill_entries() {
   return n;
 }
 
-ns::session_config config_for(std::uint8_t bits) {
+ns::session_config config_for(std::uint8_t bits, std::uint8_t more) {
   ns::session_config c;
   c.storage.spill_directory = g_spill_dir;
   c.lossy = (bits & 2) != 0;
+  c.link.enabled = (more & 0x80) == 0;
   if (bits & 1) {
     c.limits.max_frame_payload = 4096;
     c.limits.max_message_size = 1u << 20;
@@ -145,7 +148,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 2) return 0;
   const std::uint8_t bits = data[0];
-  const std::size_t piece = 1 + static_cast<std::size_t>(data[1]);
+  const std::size_t piece = 1 + static_cast<std::size_t>(data[1] & 0x7F);
   const np::byte_view stream{data + 2, size - 2};
   static const std::chrono::milliseconds steps[] = {
       std::chrono::milliseconds{0}, std::chrono::milliseconds{1}, std::chrono::milliseconds{250},
@@ -153,7 +156,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto step = steps[(bits >> 2) & 3];
   const bool acknowledge = (bits & 16) != 0;
   const bool halves = (bits & 32) != 0;
-  const ns::session_config cfg = config_for(bits);
+  const ns::session_config cfg = config_for(bits, data[1]);
   auto now = ns::clock::time_point{} + std::chrono::hours{1};
   {
     ns::core core{cfg, now};
