@@ -176,10 +176,14 @@ connection_impl::behavior_type connection_impl::make_behavior() {
         st().io->on_writable();
         pump();
       },
-      [this](bytes_atom, read_buffer& rb) -> read_buffer {
+      [this](bytes_atom, read_buffer& rb) -> caf::result<read_buffer> {
         st().core.feed(protocol::byte_view{rb.bytes->data(), rb.size}, now());
         pump();
-        return std::move(rb);
+        if (st().core.accepts_input()) return std::move(rb);
+        // The application holds more than its delivery budget: the reader gets its buffer back,
+        // and reads again, only once it caught up (pump() hands the buffers back).
+        st().held_reads.emplace_back(make_response_promise<read_buffer>(), std::move(rb));
+        return st().held_reads.back().first;
       },
       [this](ended_atom, caf::error& e) { transport_failed(to_error_code(e)); },
       // -- timers and acknowledgements --
@@ -385,6 +389,11 @@ void connection_impl::pump() {
   }
   // Writes wait until the mailbox is worked through: a burst of sends or of producer chunks then
   // leaves in one vectored write instead of one write per message.
+  if (s.core.accepts_input()) {
+    s.io->resume_input();
+    for (auto& [rp, rb] : s.held_reads) rp.deliver(std::move(rb));
+    s.held_reads.clear();
+  }
   if (!s.finishing && s.core.wants_write() && s.io->ready()) request_flush();
   if (s.ended && !s.core.done() && !s.finishing && !s.linger_armed) {
     // Ended, with its last control frames (a GOAWAY) still to write: they get the linger time,

@@ -109,6 +109,9 @@ class wire {
   virtual bool finish() = 0;
   /// Closes the transport now.
   virtual void close() = 0;
+  /// The core accepts input again after it paused it (see session::core::accepts_input()): a
+  /// wire that stopped reading starts again. Called often; cheap when nothing was paused.
+  virtual void resume_input() {}
   /// Wakes the actor with (tick_atom, wire_tick) at `at` (or soon after); a later call replaces
   /// the time. Returns false when the wire has no timer of its own (the actor then uses CAF's).
   virtual bool set_timer(session::clock::time_point at) {
@@ -130,6 +133,8 @@ struct connection_state {
   delivery pending;  // decoded by the current pump, not yet handed over
   std::uint64_t pending_cost = 0;
   std::vector<std::uint64_t> pending_costs;  // per message (the inbox acknowledges one by one)
+  // Reads of a reader thread held back while the core does not accept input.
+  std::vector<std::pair<caf::typed_response_promise<read_buffer>, read_buffer>> held_reads;
   std::deque<std::pair<delivery, std::uint64_t>> waiting;  // for a sink to be attached
   std::vector<event_sink> event_sinks;
   /// The last messages taken from the submission queue (kept for its capacity).

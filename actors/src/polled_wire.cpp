@@ -115,6 +115,12 @@ class polled_wire final : public wire {
     read_armed_ = false;
     if (broken_) return;
     auto& core = self_.st().core;
+    if (!core.accepts_input()) {
+      // The application holds more than its delivery budget: the bytes stay in the socket (its
+      // window throttles the peer) until resume_input().
+      input_paused_ = true;
+      return;
+    }
     // One read per turn, then the actor delivers what it decoded and comes back: a request never
     // waits behind more than one read of bulk data, and other connections of the loop get their
     // turn in between.
@@ -143,6 +149,12 @@ class polled_wire final : public wire {
   void on_writable() override {
     write_armed_ = false;
     flush();
+  }
+
+  void resume_input() override {
+    if (!input_paused_ || broken_) return;
+    input_paused_ = false;
+    caf::anon_send(self_.handle(), readable_atom::value);
   }
 
   bool idle() const override { return current_ == nullptr && !stream_.has_pending_output(); }
@@ -245,6 +257,7 @@ class polled_wire final : public wire {
   std::shared_ptr<timer_slot> timer_;
   const std::vector<protocol::io_slice> no_batch_;
   bool read_armed_ = false;
+  bool input_paused_ = false;  // reading stopped: the core does not accept input
   bool write_armed_ = false;
   bool write_after_read_ = false;  // the stream's write waits for the peer's bytes
   bool broken_ = false;

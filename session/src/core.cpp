@@ -89,7 +89,8 @@ void core::tick(clock::time_point now) {
     abort(runtime_errc::handshake_timeout);
     return;
   }
-  if (enabled(config_.peer_timeout) && now_ - last_heard_ >= config_.peer_timeout) {
+  if (enabled(config_.peer_timeout) && accepts_input() &&
+      now_ - last_heard_ >= config_.peer_timeout) {
     fail_all(errc::peer_timeout, errc::peer_timeout);
     queue_goaway(errc::peer_timeout);
     end(errc::peer_timeout);
@@ -155,7 +156,8 @@ std::optional<clock::time_point> core::next_deadline() const {
   };
   if (state_ == session_state::handshake && enabled(config_.handshake_timeout))
     consider(handshake_deadline_);
-  if (enabled(config_.peer_timeout)) consider(last_heard_ + config_.peer_timeout);
+  if (enabled(config_.peer_timeout) && accepts_input())
+    consider(last_heard_ + config_.peer_timeout);
   if (enabled(config_.keepalive_interval)) consider(ping_due());
   if (drain_deadline_) consider(*drain_deadline_);
   if (auto idle = reassembler_.next_deadline()) consider(*idle);
@@ -262,7 +264,9 @@ void core::fail_all(std::error_code outgoing, std::error_code incoming) {
       // Completed but not yet polled cannot happen (events are drained per frame); keep it.
       const std::uint64_t cost =
           message_overhead + (ev->message.body.is_file() ? 0 : ev->message.body.size());
+      if (accepts_input() && unacked_ + cost > config_.delivery_budget) ++stats_.input_pauses;
       unacked_ += cost;
+      stats_.unacknowledged_peak = std::max(stats_.unacknowledged_peak, unacked_);
       ++stats_.messages_received;
       emit(received{std::move(ev->message), cost});
       continue;

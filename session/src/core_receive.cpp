@@ -52,7 +52,10 @@ bool core::grants_due() const noexcept {
 }
 
 void core::acknowledge(std::uint64_t cost) noexcept {
+  const bool paused = !accepts_input();
   unacked_ -= std::min(cost, unacked_);
+  // Input was paused by this side: the peer's silence meanwhile was not the peer's.
+  if (paused && accepts_input()) last_heard_ = std::max(last_heard_, now_);
 }
 
 bool core::cancel_incoming(std::uint64_t id) {
@@ -78,7 +81,9 @@ void core::drain_reassembler(bool answer) {
     if (ev->what == protocol::reassembly_event::kind::completed) {
       const std::uint64_t cost =
           message_overhead + (ev->message.body.is_file() ? 0 : ev->message.body.size());
+      if (accepts_input() && unacked_ + cost > config_.delivery_budget) ++stats_.input_pauses;
       unacked_ += cost;
+      stats_.unacknowledged_peak = std::max(stats_.unacknowledged_peak, unacked_);
       ++stats_.messages_received;
       emit(received{std::move(ev->message), cost});
       continue;

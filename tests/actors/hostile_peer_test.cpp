@@ -3,8 +3,13 @@
 // connection, or another one, goes on working.
 
 #include <netcore/actors/runtime.hpp>
+#include <netcore/transports/fd_stream.hpp>
+#include <netcore/transports/pipe_stream.hpp>
 
 #include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -147,4 +152,88 @@ TEST_F(connection_bound_test, connections_beyond_the_bound_are_closed_at_once) {
   // The two it holds are connections as any: they greet with HELLO.
   EXPECT_EQ(::recv(first, &byte, 1, 0), 1);
   for (int fd : {first, second, third}) ::close(fd);
+}
+
+namespace {
+
+class delivery_budget_test : public runtime_fixture {
+ protected:
+  /// A server that lets its application hold 64 KiB of deliveries (256 empty messages).
+  static connection_config small_budget() {
+    connection_config c;
+    c.delivery_budget = 64u << 10;
+    c.read_size = 16u << 10;
+    return c;
+  }
+
+  /// 20,000 empty messages from `client`, which fit the initial connection credit (32 MiB) many
+  /// times over: credit alone does not bound what they cost. The server stops reading once its
+  /// application holds more than the budget, then catches up and gets every one.
+  static void flood_and_catch_up(connection& client, connection& server) {
+    constexpr std::size_t count = 20'000;
+    std::vector<outgoing_message> batch;
+    for (std::size_t i = 0; i < count; ++i) batch.push_back(outgoing_message::from_bytes("e", {}));
+    ASSERT_TRUE(client.send_batch(std::move(batch)));
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (server.stats().session.input_pauses == 0 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(1ms);
+    const auto held = server.stats().session;
+    ASSERT_EQ(held.input_pauses, 1u);
+    // At most the budget plus what one read of 16 KiB holds (frames of 32 + 2 bytes at least; a
+    // reader thread has up to reads_in_flight reads on their way).
+    const std::uint64_t one_read = (16u << 10) / 34 * session::message_overhead;
+    const auto reads = connection_config{}.reads_in_flight;
+    EXPECT_LE(held.unacknowledged, small_budget().delivery_budget + reads * one_read);
+    EXPECT_LT(held.messages_received, count);
+    for (std::size_t i = 0; i < count; ++i) {
+      auto m = server.receive(10s);
+      ASSERT_TRUE(m) << "message " << i << ": " << m.error().reason.message();
+      EXPECT_EQ(m->meta.route, "e");
+      EXPECT_EQ(m->body.size(), 0u);
+    }
+    const auto after = server.stats().session;
+    EXPECT_EQ(after.messages_received, count);
+    EXPECT_LE(after.unacknowledged_peak, small_budget().delivery_budget + reads * one_read)
+        << "the server read on while its application held the budget";
+    EXPECT_TRUE(server.stats().open);
+  }
+};
+
+/// A pipe transport (blocking user functions: a reader thread of its own) over one end of a
+/// socket pair, which it owns.
+std::unique_ptr<transports::byte_stream> socket_pipe(int fd) {
+  auto sock = std::shared_ptr<int>(new int{fd}, [](int* f) {
+    ::close(*f);
+    delete f;
+  });
+  transports::pipe_functions fns;
+  fns.send = [sock](const std::uint8_t* data, std::size_t size) -> long {
+    return static_cast<long>(::send(*sock, data, size, MSG_NOSIGNAL));
+  };
+  fns.recv = [sock](std::uint8_t* buf, std::size_t max) -> long {
+    return static_cast<long>(::recv(*sock, buf, max, 0));
+  };
+  fns.close = [sock] { ::shutdown(*sock, SHUT_RDWR); };
+  auto stream = transports::make_pipe_stream(std::move(fns));
+  return stream ? std::move(*stream) : nullptr;
+}
+
+}  // namespace
+
+TEST_F(delivery_budget_test, empty_messages_nobody_receives_stop_the_event_loop_reading) {
+  auto [client, server] = tcp_pair({}, small_budget());
+  flood_and_catch_up(client, server);
+}
+
+TEST_F(delivery_budget_test, empty_messages_nobody_receives_stop_a_reader_thread) {
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+  auto server_stream = socket_pipe(fds[1]);
+  ASSERT_TRUE(server_stream);
+  auto client_stream =
+      transports::fd_stream::adopt(fds[0], transports::fd_stream::kind::socket, {}, "client");
+  ASSERT_TRUE(client_stream);
+  auto client = rt_->adopt(std::move(*client_stream));
+  auto server = rt_->adopt(std::move(server_stream), small_budget());
+  flood_and_catch_up(client, server);
 }

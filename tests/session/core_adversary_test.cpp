@@ -320,3 +320,38 @@ TEST(session_adversary, a_frame_header_sent_a_byte_at_a_time_is_cut_off) {
   ASSERT_TRUE(peer.closed_reason().has_value());
   EXPECT_EQ(*peer.closed_reason(), std::error_code{runtime_errc::too_slow});
 }
+
+TEST(session_adversary, empty_messages_beyond_the_delivery_budget_pause_input_not_the_peer) {
+  auto c = quiet();
+  c.delivery_budget = 64u << 10;  // 256 empty messages (message_overhead each)
+  c.peer_timeout = 3s;
+  raw_peer peer{c};
+  peer.hello();
+  // Empty messages within the connection credit, in reads of 100: credit alone would let the
+  // peer have thousands delivered, each costing message_overhead.
+  std::uint64_t id = 0;
+  while (peer.core().accepts_input() && id < 10'000) {
+    for (int i = 0; i < 100; ++i) peer.frames().open_single(++id, route("e"), {});
+    peer.send();
+  }
+  ASSERT_FALSE(peer.core().accepts_input()) << "input never paused";
+  const auto held = peer.core().stats();
+  EXPECT_EQ(held.input_pauses, 1u);
+  EXPECT_LE(held.unacknowledged, c.delivery_budget + 100 * message_overhead);
+  EXPECT_EQ(held.messages_received, peer.all<received>().size());
+  // Paused by this side, the peer's silence is not the peer's fault: no peer_timeout.
+  peer.advance(10s);
+  peer.collect();
+  EXPECT_FALSE(peer.closed_reason());
+  // The application catches up: input resumes, and the peer's silence counts again from now.
+  for (const auto& r : peer.all<received>()) peer.core().acknowledge(r.cost);
+  EXPECT_TRUE(peer.core().accepts_input());
+  EXPECT_EQ(peer.core().stats().unacknowledged, 0u);
+  EXPECT_EQ(peer.core().stats().unacknowledged_peak, held.unacknowledged);
+  peer.advance(2s);
+  peer.collect();
+  EXPECT_FALSE(peer.closed_reason());
+  peer.advance(1500ms);
+  peer.collect();
+  EXPECT_EQ(peer.closed_reason(), std::error_code{errc::peer_timeout});
+}

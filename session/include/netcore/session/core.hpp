@@ -125,6 +125,11 @@ class core {
   void feed(protocol::byte_view bytes, clock::time_point now);
   /// The application took delivered messages worth `cost` (see received::cost).
   void acknowledge(std::uint64_t cost) noexcept;
+  /// False while the application holds more delivered cost than delivery_budget: the transport
+  /// should stop reading until acknowledge() brings it back under (a peer within its credit is then
+  /// throttled by the transport's own window, and what it sent is bounded by one read). While
+  /// input is paused the peer's silence does not count against peer_timeout.
+  bool accepts_input() const noexcept { return unacked_ <= config_.delivery_budget; }
   /// Abandons the incoming message `id`: the peer is told, its spill file removed, and a
   /// receive_failed event reports wire_errc::cancelled. Returns false when it is not open.
   bool cancel_incoming(std::uint64_t id);

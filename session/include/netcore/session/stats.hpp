@@ -46,6 +46,7 @@ struct session_stats {
   std::uint64_t backpressure_refusals = 0;  ///< send() calls refused: queue full.
   std::uint64_t pings_sent = 0;
   std::uint64_t pings_received = 0;
+  std::uint64_t input_pauses = 0;  ///< Times input stopped: deliveries beyond delivery_budget.
 
   // The reliable link (lossy streams only; all 0 otherwise).
   std::uint64_t link_packets_sent = 0;     ///< Data packets written for the first time.
@@ -55,11 +56,12 @@ struct session_stats {
   std::uint64_t link_bytes_dropped = 0;    ///< Bytes skipped to find the next packet.
   std::uint64_t link_rtt_us = 0;           ///< Current: smoothed round trip, microseconds.
 
-  std::size_t open_outgoing = 0;     ///< Current: outgoing messages not yet finished.
-  std::size_t open_incoming = 0;     ///< Current: incoming messages being received.
-  std::uint64_t queued_bytes = 0;    ///< Current: outgoing bytes queued, not yet written.
-  std::uint64_t buffered_bytes = 0;  ///< Current: incoming body bytes held in memory.
-  std::uint64_t unacknowledged = 0;  ///< Current: delivered cost not yet acknowledged.
+  std::size_t open_outgoing = 0;          ///< Current: outgoing messages not yet finished.
+  std::size_t open_incoming = 0;          ///< Current: incoming messages being received.
+  std::uint64_t queued_bytes = 0;         ///< Current: outgoing bytes queued, not yet written.
+  std::uint64_t buffered_bytes = 0;       ///< Current: incoming body bytes held in memory.
+  std::uint64_t unacknowledged = 0;       ///< Current: delivered cost not yet acknowledged.
+  std::uint64_t unacknowledged_peak = 0;  ///< The most `unacknowledged` ever was.
 };
 
 }  // namespace netcore::session
