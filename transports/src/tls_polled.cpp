@@ -146,6 +146,7 @@ result<std::size_t> tls_stream::try_read(std::uint8_t* buf, std::size_t max) {
   start_clock();
   std::size_t got = 0;
   std::error_code error;
+  bool drained = false;  // a short inner read took everything there was
   while (!error && got < max) {
     if (phase_ != phase::done) error = advance_handshake();
     if (error) break;
@@ -166,6 +167,7 @@ result<std::size_t> tls_stream::try_read(std::uint8_t* buf, std::size_t max) {
       }
     }
     if (s != step::want_read) continue;  // want_write: output first, flushed below
+    if (drained) break;  // another read would only say "nothing": the next readiness will
     auto [space, room] = engine_->input_space();
     if (room == 0) break;
     auto r = inner_->try_read(space, room);
@@ -179,6 +181,7 @@ result<std::size_t> tls_stream::try_read(std::uint8_t* buf, std::size_t max) {
     }
     if (*r == 0) break;  // drained: the next readiness comes with new bytes
     engine_->commit_input(*r);
+    drained = *r < room;
   }
   if (auto e = flush_polled(); e && !error) error = e;
   if (got > 0) return got;  // an error is kept for the next call
