@@ -156,7 +156,19 @@ void connection::attach(delivery_sink sink) {
 }
 
 void connection::subscribe(event_sink sink) {
-  if (shared_) caf::anon_send(shared_->impl, subscribe_atom::value, std::move(sink));
+  if (!shared_ || !sink) return;
+  caf::anon_send(shared_->impl, subscribe_atom::value, sink);
+  // A connection that ended at once may have quit before the subscription reached it (its
+  // mailbox is then gone): a watcher on the actor's end tells the sink instead, once.
+  auto end = shared_->end;
+  auto transport = shared_->transport;
+  caf::actor_cast<caf::abstract_actor*>(shared_->impl)
+      ->attach_functor([end, sink, transport](const caf::error& why) {
+        if (!end->first_telling(sink.address())) return;
+        auto closed = end->get();
+        if (!closed) closed = connection_closed{to_error_code(why), transport};
+        caf::anon_send(sink, closed_atom::value, std::move(*closed));
+      });
 }
 
 const connection_actor& connection::actor() const {

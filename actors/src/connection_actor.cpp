@@ -120,7 +120,8 @@ connection_impl::behavior_type connection_impl::make_behavior() {
       [this](subscribe_atom, event_sink& sink) {
         auto& s = st();
         if (s.ended) {
-          send(sink, closed_atom::value, connection_closed{s.core.close_reason(), s.transport});
+          if (!s.params.end || s.params.end->first_telling(sink.address()))
+            send(sink, closed_atom::value, connection_closed{s.core.close_reason(), s.transport});
           return;
         }
         s.event_sinks.push_back(std::move(sink));
@@ -306,7 +307,9 @@ void connection_impl::on_closed(std::error_code reason) {
   if (s.params.stream) s.transport = s.params.stream->describe();
   const connection_closed c{reason, s.transport};
   if (s.params.end) s.params.end->set(c);
-  for (auto& sink : s.event_sinks) send(sink, closed_atom::value, c);
+  for (auto& sink : s.event_sinks)
+    if (!s.params.end || s.params.end->first_telling(sink.address()))
+      send(sink, closed_atom::value, c);
   for (auto& rp : s.close_replies) rp.deliver(c);
   s.close_replies.clear();
 }

@@ -17,6 +17,7 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include <algorithm>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -38,6 +39,15 @@ struct end_slot {
     std::lock_guard<std::mutex> guard{mutex};
     return closed;
   }
+  /// True the first time it is asked about `sink`: the one who asks then tells it of the end
+  /// (the actor, or the handle's watcher when the actor was gone before the subscription came).
+  bool first_telling(const caf::actor_addr& sink) {
+    std::lock_guard<std::mutex> guard{mutex};
+    if (std::find(told.begin(), told.end(), sink) != told.end()) return false;
+    told.push_back(sink);
+    return true;
+  }
+  std::vector<caf::actor_addr> told;
 };
 
 /// The peer's verified identity, recorded when its HELLO arrived (the transport's handshake is

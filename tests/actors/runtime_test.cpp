@@ -6,6 +6,7 @@
 
 #include <netcore/actors/runtime.hpp>
 #include <netcore/actors/scheduler_settings.hpp>
+#include <netcore/transports/fd_stream.hpp>
 #include <netcore/transports/listener.hpp>
 
 #include <caf/all.hpp>
@@ -14,6 +15,7 @@
 #include "runtime_support.hpp"
 
 #include <dirent.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -357,4 +359,33 @@ TEST_F(runtime_test, close_on_the_second_end_reports_the_clean_end_after_the_fir
   ASSERT_TRUE(down);
   auto second = server.close();
   EXPECT_TRUE(second.clean()) << second.reason.message();
+}
+
+TEST_F(runtime_test, a_sink_subscribed_after_the_connection_is_gone_still_hears_its_end) {
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+  ::close(fds[1]);  // the peer is gone before the connection starts: it ends at once
+  auto stream = transports::fd_stream::adopt(fds[0], transports::fd_stream::kind::socket, {}, "x");
+  ASSERT_TRUE(stream);
+  auto c = rt_->adopt(std::move(*stream));
+  // Wait until its actor has quit: a subscription now can no longer reach its mailbox.
+  caf::scoped_actor watcher{*sys_};
+  watcher->monitor(c.actor());
+  bool down = false;
+  watcher->receive([&](caf::down_msg&) { down = true; }, caf::after(10s) >> [] {});
+  ASSERT_TRUE(down);
+  events ev{*sys_};
+  c.subscribe(ev.handle());
+  c.subscribe(ev.handle());  // twice: told once
+  std::size_t told = 0;
+  for (bool more = true; more;)
+    ev.self->receive(
+        [&](closed_atom, connection_closed& closed) {
+          ++told;
+          ev.closed = closed;
+        },
+        caf::after(told == 0 ? 10s : 200ms) >> [&] { more = false; });
+  ASSERT_EQ(told, 1u);
+  EXPECT_FALSE(ev.closed->clean());
+  EXPECT_EQ(ev.closed->reason, c.close().reason);
 }

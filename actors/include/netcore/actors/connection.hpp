@@ -105,7 +105,9 @@ class connection {
   /// Deliveries go to `sink` from now on (those that waited go first). receive() no longer
   /// serves this connection.
   void attach(delivery_sink sink);
-  /// `sink` hears outcomes, progress and the end of the connection from now on.
+  /// `sink` hears outcomes, progress and the end of the connection from now on. The end reaches
+  /// it exactly once, even when the connection was over before the subscription (a sink
+  /// subscribed twice hears the end once).
   void subscribe(event_sink sink);
   /// The connection's typed actor: send to it from actors, monitor it to learn of its end.
   const connection_actor& actor() const;
