@@ -77,6 +77,22 @@ connection_impl::behavior_type connection_impl::make_behavior() {
         after_submit();
         return rp;
       },
+      [this](send_atom, wait_atom, outgoing_message& m) -> caf::result<send_outcome> {
+        auto& s = st();
+        auto rp = make_response_promise<send_outcome>();
+        const auto id = s.params.ids->allocate();
+        s.replies.emplace(id, rp);
+        if (s.waiting_sends.empty() && (s.ended || s.core.has_room(queue_cost(m)))) {
+          submit(id, std::move(m), false);  // room (or the end, which answers at once)
+        } else if (s.waiting_sends.size() < s.params.config.max_waiting_sends) {
+          s.waiting_sends.emplace_back(id, std::move(m));
+          return rp;
+        } else {
+          on_sent(id, runtime_errc::backpressure, 0);
+        }
+        after_submit();
+        return rp;
+      },
       [this](send_atom, std::uint64_t id, outgoing_message& m) {
         if (id == 0) id = st().params.ids->allocate();  // "pick one for me"
         submit(id, std::move(m), false);
@@ -382,6 +398,8 @@ void connection_impl::pump() {
           *e);
     }
     hand_over();
+    // Written messages made room, or the connection ended: the waiting sends go next.
+    if (!s.waiting_sends.empty()) submit_waiting();
     if (!s.core.has_events()) break;
   }
   // The blocking senders' gate hears once per pump, not once per message.
@@ -427,6 +445,27 @@ void connection_impl::drain_queue() {
   s.params.queue->take(s.drained);
   for (auto& item : s.drained) submit(item.id, std::move(item.msg), true);
   s.drained.clear();
+}
+
+std::uint64_t connection_impl::queue_cost(const outgoing_message& m) const noexcept {
+  const bool single =
+      m.file_path.empty() && m.memory_size() <= state_->params.config.single_frame_max;
+  return session::message_overhead + (single ? m.memory_size() : 0);
+}
+
+void connection_impl::submit_waiting() {
+  auto& s = st();
+  while (!s.waiting_sends.empty()) {
+    auto& [id, msg] = s.waiting_sends.front();
+    if (!s.ended && !s.core.has_room(queue_cost(msg))) return;
+    const auto waited = id;
+    auto m = std::move(msg);
+    s.waiting_sends.pop_front();
+    if (s.ended)
+      on_sent(waited, runtime_errc::closed, 0);
+    else
+      submit(waited, std::move(m), false);
+  }
 }
 
 void connection_impl::after_submit() {

@@ -150,6 +150,8 @@ struct connection_state {
   /// The last messages taken from the submission queue (kept for its capacity).
   std::vector<submission_queue::item> drained;
   std::unordered_map<std::uint64_t, caf::typed_response_promise<send_outcome>> replies;
+  // Messages of (send_atom, wait_atom, ...) waiting for room in the outgoing queue, in order.
+  std::deque<std::pair<std::uint64_t, outgoing_message>> waiting_sends;
   struct gated {
     std::size_t bytes = 0;
     gate_lane lane = gate_lane::small;
@@ -197,6 +199,11 @@ class connection_impl final : public on_loop<connection_impl_actor::base> {
   void schedule_timer();
   /// Submits what connection::send & co. queued (submission_queue).
   void drain_queue();
+  /// Submits the waiting sends that fit the outgoing queue now, in order; once the connection
+  /// ended, fails them all.
+  void submit_waiting();
+  /// What `m` costs the session's outgoing queue (session::core::has_room()).
+  std::uint64_t queue_cost(const outgoing_message& m) const noexcept;
   /// After messages were queued: asks for the deferred flush, or runs pump() when needed.
   void after_submit();
   void request_flush();

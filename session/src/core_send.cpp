@@ -23,9 +23,7 @@ std::error_code core::admit(std::uint64_t id, const protocol::message_meta& meta
   if (state_ == session_state::draining) return runtime_errc::shutting_down;
   if (id == 0 || is_lane(id)) return runtime_errc::invalid_argument;
   if (out_.count(id) != 0) return runtime_errc::duplicate_id;
-  // A message larger than the whole queue bound still passes when nothing else is queued.
-  if (queued_messages_ >= config_.max_queued_messages ||
-      (queued_bytes_ > 0 && queued_bytes_ + queued > config_.max_queued_bytes)) {
+  if (!has_room(queued)) {
     ++stats_.backpressure_refusals;
     return runtime_errc::backpressure;
   }
@@ -36,6 +34,12 @@ std::error_code core::admit(std::uint64_t id, const protocol::message_meta& meta
       return errc::metadata_too_large;
   }
   return {};
+}
+
+bool core::has_room(std::uint64_t queued) const noexcept {
+  // A message larger than the whole queue bound still passes when nothing else is queued.
+  return queued_messages_ < config_.max_queued_messages &&
+         (queued_bytes_ == 0 || queued_bytes_ + queued <= config_.max_queued_bytes);
 }
 
 bool core::fits_single(const protocol::message_meta& meta, std::size_t body_size) const noexcept {

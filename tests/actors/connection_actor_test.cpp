@@ -191,6 +191,16 @@ class connection_actor_test : public ::testing::Test {
     });
   }
 
+  /// As request_send(), with wait_atom: a full queue makes the message wait for room.
+  void request_send_waiting(outgoing_message msg) {
+    auto conn = conn_;
+    auto rec = &rec_;
+    sys_->spawn([conn, rec, msg](caf::event_based_actor* self) mutable {
+      self->request(conn, caf::infinite, send_atom::value, wait_atom::value, std::move(msg))
+          .then([rec](send_outcome& o) { rec->replies.push_back(o); });
+    });
+  }
+
   static outgoing_message body(std::string route, std::size_t n, std::uint8_t fill = 1) {
     return outgoing_message::from_bytes(std::move(route), protocol::byte_buffer(n, fill));
   }
@@ -296,6 +306,39 @@ TEST_F(connection_actor_test, a_full_queue_answers_backpressure_not_a_silent_dro
   sched_->run();
   ASSERT_EQ(rec_.replies.size(), 2u);
   for (auto& r : rec_.replies) EXPECT_EQ(r.error, std::error_code{runtime_errc::backpressure});
+}
+
+TEST_F(connection_actor_test, a_waiting_send_waits_for_room_and_keeps_its_order) {
+  auto cfg = quiet();
+  cfg.max_queued_messages = 2;
+  cfg.max_waiting_sends = 3;
+  start(cfg);
+  // The peer has not said HELLO: two messages fill the queue, three wait, the sixth is refused.
+  for (int i = 0; i < 6; ++i) request_send_waiting(body("w/" + std::to_string(i), 10));
+  sched_->run();
+  ASSERT_EQ(rec_.replies.size(), 1u);
+  EXPECT_EQ(rec_.replies[0].error, std::error_code{runtime_errc::backpressure});
+  // The peer's HELLO lets the queue drain: the waiting ones follow, in the order they came.
+  exchange();
+  ASSERT_EQ(rec_.replies.size(), 6u);
+  for (std::size_t i = 1; i < 6; ++i) EXPECT_TRUE(rec_.replies[i].ok()) << i;
+  auto got = peer_messages();
+  ASSERT_EQ(got.size(), 5u);
+  for (std::size_t i = 0; i < got.size(); ++i)
+    EXPECT_EQ(got[i].meta.route, "w/" + std::to_string(i));
+}
+
+TEST_F(connection_actor_test, waiting_sends_fail_when_the_connection_ends) {
+  auto cfg = quiet();
+  cfg.max_queued_messages = 1;
+  start(cfg);
+  for (int i = 0; i < 3; ++i) request_send_waiting(body("w", 10));
+  sched_->run();
+  EXPECT_TRUE(rec_.replies.empty());
+  caf::anon_send(conn_, abort_atom::value);
+  sched_->run();
+  ASSERT_EQ(rec_.replies.size(), 3u);  // every one answered, none dropped
+  for (auto& r : rec_.replies) EXPECT_FALSE(r.ok());
 }
 
 TEST_F(connection_actor_test, cancel_reaches_the_peer) {

@@ -33,6 +33,9 @@ struct connection_config : session::session_config {
   bool spill_to_files = true;
   /// Body bytes an outgoing message actor may have produced beyond what was written.
   std::size_t message_window = 1u << 20;
+  /// Messages of (send_atom, wait_atom, ...) requests that may wait for room in a full outgoing
+  /// queue; one more fails with runtime_errc::backpressure.
+  std::size_t max_waiting_sends = 4096;
   /// Bytes of queued outgoing messages the blocking connection::send() lets wait before it
   /// blocks the caller (small messages have a quarter of it to themselves).
   std::size_t send_queue_limit = 64u << 20;

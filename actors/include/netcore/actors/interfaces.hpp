@@ -21,6 +21,8 @@ namespace netcore::actors {
 
 /// Send a message.
 using send_atom = caf::atom_constant<caf::atom("nc_send")>;
+/// With send_atom: wait for room in a full outgoing queue instead of failing with backpressure.
+using wait_atom = caf::atom_constant<caf::atom("nc_wait")>;
 /// Cancel an outgoing message.
 using cancel_atom = caf::atom_constant<caf::atom("nc_cancel")>;
 /// Abandon an incoming message.
@@ -61,6 +63,11 @@ using event_sink = caf::typed_actor<caf::reacts_to<outcome_atom, send_outcome>,
 /// - (send_atom, outgoing_message) → send_outcome: queue a message; the reply comes when it was
 ///   written in full, or failed (runtime_errc::backpressure when the queue is full,
 ///   runtime_errc::closed once the connection ended, wire codes the peer answered with, ...).
+/// - (send_atom, wait_atom, outgoing_message) → send_outcome: the same, but a full queue makes
+///   the message wait (in order, behind others that wait) until written messages make room,
+///   instead of failing with backpressure. The caller bounds what waits by the requests it has
+///   outstanding; beyond connection_config::max_waiting_sends waiting messages, or once the
+///   connection ends, they fail (backpressure, closed) like any other.
 /// - (send_atom, id, outgoing_message): the same without a reply, under an id from
 ///   connection::allocate_id() (or 0: the connection picks one, for senders that never refer to
 ///   the message again); the outcome goes to the event sinks.
@@ -69,6 +76,7 @@ using event_sink = caf::typed_actor<caf::reacts_to<outcome_atom, send_outcome>,
 /// - (cancel_atom, id): cancel an outgoing message (a no-op once its end is on its way).
 using link_actor =
     caf::typed_actor<caf::replies_to<send_atom, outgoing_message>::with<send_outcome>,
+                     caf::replies_to<send_atom, wait_atom, outgoing_message>::with<send_outcome>,
                      caf::reacts_to<send_atom, std::uint64_t, outgoing_message>,
                      caf::reacts_to<send_atom, std::uint64_t, outgoing_batch>,
                      caf::reacts_to<cancel_atom, std::uint64_t>>;

@@ -92,6 +92,10 @@ class core {
   /// wire_errc::metadata_too_large (OPEN would not fit the peer's max_frame_payload).
   protocol::result<std::uint64_t, std::error_code> send(protocol::message_meta meta,
                                                         shared_body body);
+  /// True when a message queuing `queued` bytes (its in-memory body plus message_overhead; a
+  /// streamed message only the overhead) fits the outgoing queue's bounds now: send() and
+  /// open_stream() would not answer runtime_errc::backpressure.
+  bool has_room(std::uint64_t queued) const noexcept;
   /// As send(), under an id from the shared id_source, with a `cookie` of the caller's that comes
   /// back in the message's sent and progress events (e.g. what to release once it is written).
   /// Errors: also runtime_errc::duplicate_id.
