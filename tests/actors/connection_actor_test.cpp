@@ -181,23 +181,18 @@ class connection_actor_test : public ::testing::Test {
     return out;
   }
 
-  /// Requests (send_atom, msg) from a helper actor; the reply lands in rec_.replies.
-  void request_send(outgoing_message msg) {
+  /// Requests (send_atom, msg) from a helper actor, or with `wait` (send_atom, wait_atom, msg):
+  /// a full queue then makes the message wait for room. The reply lands in rec_.replies.
+  void request_send(outgoing_message msg, bool wait = false) {
     auto conn = conn_;
     auto rec = &rec_;
-    sys_->spawn([conn, rec, msg](caf::event_based_actor* self) mutable {
-      self->request(conn, caf::infinite, send_atom::value, std::move(msg))
-          .then([rec](send_outcome& o) { rec->replies.push_back(o); });
-    });
-  }
-
-  /// As request_send(), with wait_atom: a full queue makes the message wait for room.
-  void request_send_waiting(outgoing_message msg) {
-    auto conn = conn_;
-    auto rec = &rec_;
-    sys_->spawn([conn, rec, msg](caf::event_based_actor* self) mutable {
-      self->request(conn, caf::infinite, send_atom::value, wait_atom::value, std::move(msg))
-          .then([rec](send_outcome& o) { rec->replies.push_back(o); });
+    sys_->spawn([conn, rec, msg, wait](caf::event_based_actor* self) mutable {
+      auto record = [rec](send_outcome& o) { rec->replies.push_back(o); };
+      if (wait)
+        self->request(conn, caf::infinite, send_atom::value, wait_atom::value, std::move(msg))
+            .then(record);
+      else
+        self->request(conn, caf::infinite, send_atom::value, std::move(msg)).then(record);
     });
   }
 
@@ -314,7 +309,7 @@ TEST_F(connection_actor_test, a_waiting_send_waits_for_room_and_keeps_its_order)
   cfg.max_waiting_sends = 3;
   start(cfg);
   // The peer has not said HELLO: two messages fill the queue, three wait, the sixth is refused.
-  for (int i = 0; i < 6; ++i) request_send_waiting(body("w/" + std::to_string(i), 10));
+  for (int i = 0; i < 6; ++i) request_send(body("w/" + std::to_string(i), 10), true);
   sched_->run();
   ASSERT_EQ(rec_.replies.size(), 1u);
   EXPECT_EQ(rec_.replies[0].error, std::error_code{runtime_errc::backpressure});
@@ -332,7 +327,7 @@ TEST_F(connection_actor_test, waiting_sends_fail_when_the_connection_ends) {
   auto cfg = quiet();
   cfg.max_queued_messages = 1;
   start(cfg);
-  for (int i = 0; i < 3; ++i) request_send_waiting(body("w", 10));
+  for (int i = 0; i < 3; ++i) request_send(body("w", 10), true);
   sched_->run();
   EXPECT_TRUE(rec_.replies.empty());
   caf::anon_send(conn_, abort_atom::value);
