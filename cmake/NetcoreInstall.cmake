@@ -1,7 +1,7 @@
 # Installs the libraries, their public headers and a CMake package (find_package(netcore)).
 include(CMakePackageConfigHelpers)
 
-set(_netcore_targets netcore_options netcore_protocol netcore_session)
+set(_netcore_targets netcore_options netcore_protocol netcore_session netcore_app)
 if(NETCORE_BUILD_RUNTIME)
   list(APPEND _netcore_targets netcore_transports netcore_actors)
 endif()
@@ -10,7 +10,7 @@ install(TARGETS ${_netcore_targets} EXPORT netcoreTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(DIRECTORY protocol/include/ session/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(DIRECTORY protocol/include/ session/include/ app/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 if(NETCORE_BUILD_RUNTIME)
   install(DIRECTORY actors/include/ transports/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 endif()
