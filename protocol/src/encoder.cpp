@@ -79,7 +79,9 @@ void encoder::add_owned_frame(frame_header h, const byte_buffer& payload) {
 void encoder::open(std::uint64_t id, const message_meta& meta, std::uint64_t total_size) {
   scratch_.clear();
   encode_meta(meta, scratch_);
-  add_owned_frame(make_header(frame_type::open, id, total_size), scratch_);
+  add_owned_frame(
+      make_header(frame_type::open, id, total_size, meta.call ? flags::call : std::uint8_t{0}),
+      scratch_);
 }
 
 void encoder::open_single(std::uint64_t id, const message_meta& meta, byte_view body) {
@@ -93,7 +95,8 @@ void encoder::open_single(std::uint64_t id, const message_meta& meta, byte_view 
   auto payload_len = meta_len + body.size() + digest_size;
   assert(payload_len <= max_wire_payload);
 
-  auto h = make_header(frame_type::open, id, body.size(), flags::single);
+  auto h = make_header(frame_type::open, id, body.size(),
+                       static_cast<std::uint8_t>(flags::single | (meta.call ? flags::call : 0)));
   h.payload_length = static_cast<std::uint32_t>(payload_len);
   auto crc = crc32c(byte_view{scratch_});
   crc = crc32c(body, crc);

@@ -8,7 +8,8 @@ namespace netcore::protocol {
 
 namespace {
 
-constexpr std::size_t meta_fixed = 6;  // priority, content type, route length, header count
+constexpr std::size_t meta_fixed = 6;   // priority, content type, route length, header count
+constexpr std::size_t call_fixed = 17;  // kind, status, deadline, request id, message length
 
 void put(byte_buffer& out, std::uint64_t v, std::size_t width) {
   auto at = out.size();
@@ -68,12 +69,22 @@ const std::string* message_meta::header(std::string_view name) const noexcept {
 
 std::size_t encoded_meta_size(const message_meta& meta) noexcept {
   std::size_t n = meta_fixed + meta.route.size();
+  if (meta.call) n += call_fixed + meta.call->message.size();
   for (const auto& h : meta.headers) n += 2 + h.name.size() + 4 + h.value.size();
   return n;
 }
 
 void encode_meta(const message_meta& meta, byte_buffer& out) {
   out.reserve(out.size() + encoded_meta_size(meta));
+  if (meta.call) {
+    const call_info& c = *meta.call;
+    put(out, static_cast<std::uint8_t>(c.what), 1);
+    put(out, c.status, 2);
+    put(out, c.deadline_ms, 4);
+    put(out, c.request_id, 8);
+    put(out, c.message.size(), 2);
+    put_bytes(out, c.message);
+  }
   put(out, meta.priority, 1);
   put(out, static_cast<std::uint8_t>(meta.type), 1);
   put(out, meta.route.size(), 2);
@@ -87,8 +98,27 @@ void encode_meta(const message_meta& meta, byte_buffer& out) {
   }
 }
 
-errc decode_meta(byte_view payload, const limits& lim, message_meta& out, std::size_t& consumed) {
+errc decode_meta(byte_view payload, const limits& lim, message_meta& out, std::size_t& consumed,
+                 std::uint8_t frame_flags) {
   reader r{payload};
+  out.call.reset();
+  if ((frame_flags & flags::call) != 0) {
+    std::uint64_t what = 0, status = 0, deadline = 0, request = 0, text_len = 0;
+    if (!r.read(what, 1) || !r.read(status, 2) || !r.read(deadline, 4) || !r.read(request, 8) ||
+        !r.read(text_len, 2))
+      return errc::malformed_frame;
+    if (r.pos() + text_len > lim.max_metadata_bytes) return errc::metadata_too_large;
+    call_info c;
+    if (what < 1 || what > 3) return errc::malformed_frame;
+    c.what = static_cast<call_info::kind>(what);
+    // A request is named by its own message id; the others must name one.
+    if ((c.what == call_info::kind::request) != (request == 0)) return errc::malformed_frame;
+    c.request_id = request;
+    c.deadline_ms = static_cast<std::uint32_t>(deadline);
+    c.status = static_cast<std::uint16_t>(status);
+    if (!r.read_string(c.message, text_len)) return errc::malformed_frame;
+    out.call = std::move(c);
+  }
   std::uint64_t priority = 0, type = 0, route_len = 0, count = 0;
   if (!r.read(priority, 1) || !r.read(type, 1) || !r.read(route_len, 2) || !r.read(count, 2))
     return errc::malformed_frame;

@@ -135,7 +135,7 @@ errc reassembler::on_open(const frame_view& f, clock::time_point now) {
   p->id = id;
   p->last_activity = now;
   std::size_t consumed = 0;
-  const errc meta_error = decode_meta(f.payload, limits_, p->meta, consumed);
+  const errc meta_error = decode_meta(f.payload, limits_, p->meta, consumed, f.header.flags);
   if (meta_error != errc::ok) return push_failure(events_, stats_, id, meta_error);
   // Without SINGLE the payload is exactly the metadata block.
   if (!f.payload.sub(consumed).empty())
@@ -163,7 +163,8 @@ errc reassembler::on_single(const frame_view& f, std::uint64_t id, std::uint64_t
   // bookkeeping of a message that arrives in pieces is needed (no partial, no running digest).
   reassembly_event ev;
   std::size_t consumed = 0;
-  const errc meta_error = decode_meta(f.payload, limits_, ev.message.meta, consumed);
+  const errc meta_error =
+      decode_meta(f.payload, limits_, ev.message.meta, consumed, f.header.flags);
   if (meta_error != errc::ok) return push_failure(events_, stats_, id, meta_error);
   const byte_view rest = f.payload.sub(consumed);
   if (rest.size() < digest_size) return push_failure(events_, stats_, id, errc::malformed_frame);

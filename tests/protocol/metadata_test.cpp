@@ -112,6 +112,82 @@ TEST(metadata, a_claimed_huge_value_length_is_not_trusted) {
   EXPECT_EQ(decode_meta(buf, lim, back, used), errc::malformed_frame);
 }
 
+TEST(metadata, call_blocks_round_trip_for_every_kind) {
+  for (auto kind : {call_info::kind::request, call_info::kind::response, call_info::kind::cancel}) {
+    auto m = sample();
+    call_info c;
+    c.what = kind;
+    c.request_id = kind == call_info::kind::request ? 0 : 0x1122334455667788;
+    c.deadline_ms = kind == call_info::kind::request ? 2500 : 0;
+    c.status = kind == call_info::kind::response ? 1001 : 0;
+    c.message = kind == call_info::kind::response ? "quota exceeded" : "";
+    m.call = c;
+    byte_buffer buf;
+    encode_meta(m, buf);
+    EXPECT_EQ(buf.size(), encoded_meta_size(m));
+    message_meta back;
+    std::size_t used = 0;
+    ASSERT_EQ(decode_meta(buf, limits{}, back, used, flags::call), errc::ok);
+    EXPECT_EQ(back, m);
+    EXPECT_EQ(used, buf.size());
+    // Without flags::call the same bytes are no valid metadata block of this message.
+    message_meta plain;
+    EXPECT_FALSE(decode_meta(buf, limits{}, plain, used) == errc::ok && plain == m);
+  }
+}
+
+TEST(metadata, a_call_block_that_names_the_wrong_request_or_kind_is_malformed) {
+  auto encoded = [](call_info c) {
+    message_meta m = sample();
+    m.call = std::move(c);
+    byte_buffer buf;
+    encode_meta(m, buf);
+    return buf;
+  };
+  call_info request_naming_another;
+  request_naming_another.request_id = 5;
+  call_info response_naming_none;
+  response_naming_none.what = call_info::kind::response;
+  call_info unknown_kind;
+  unknown_kind.what = static_cast<call_info::kind>(9);
+  unknown_kind.request_id = 5;
+  for (const auto& c : {request_naming_another, response_naming_none, unknown_kind}) {
+    const auto buf = encoded(c);
+    message_meta back;
+    std::size_t used = 0;
+    EXPECT_EQ(decode_meta(buf, limits{}, back, used, flags::call), errc::malformed_frame);
+  }
+  // Every truncation of a call block is malformed too.
+  call_info ok;
+  ok.what = call_info::kind::response;
+  ok.request_id = 3;
+  ok.message = "why";
+  const auto buf = encoded(ok);
+  for (std::size_t n = 0; n < 17 + 3; ++n) {
+    message_meta back;
+    std::size_t used = 0;
+    EXPECT_EQ(decode_meta(byte_view{buf.data(), n}, limits{}, back, used, flags::call),
+              errc::malformed_frame)
+        << n;
+  }
+}
+
+TEST(metadata, a_call_message_counts_against_the_metadata_limit) {
+  auto m = sample();
+  call_info c;
+  c.what = call_info::kind::response;
+  c.request_id = 1;
+  c.message = std::string(5000, 'x');
+  m.call = c;
+  byte_buffer buf;
+  encode_meta(m, buf);
+  limits lim;
+  lim.max_metadata_bytes = 4096;
+  message_meta back;
+  std::size_t used = 0;
+  EXPECT_EQ(decode_meta(buf, lim, back, used, flags::call), errc::metadata_too_large);
+}
+
 TEST(metadata, content_type_names) {
   EXPECT_STREQ(to_string(content_type::json), "json");
   EXPECT_STREQ(to_string(content_type::msgpack), "msgpack");

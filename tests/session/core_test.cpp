@@ -81,6 +81,35 @@ TEST(session_core, messages_of_every_size_arrive_intact_both_ways) {
   EXPECT_EQ(st.open_outgoing, 0u);
 }
 
+TEST(session_core, a_request_and_its_response_carry_their_call_blocks_end_to_end) {
+  session_pair p{quiet(), quiet()};
+  // A request in one frame and one in many, and a response to a request of B's.
+  for (std::size_t size : {10u, 300u << 10}) {
+    auto m = meta("call/" + std::to_string(size));
+    m.call = protocol::call_info{};
+    m.call->deadline_ms = 1500;
+    ASSERT_TRUE(p.a().core.send(m, pattern(size, 4)));
+  }
+  auto answer = meta("call/answer");
+  answer.call = protocol::call_info{};
+  answer.call->what = protocol::call_info::kind::response;
+  answer.call->request_id = 77;
+  answer.call->status = 5;
+  answer.call->message = "busy";
+  ASSERT_TRUE(p.a().core.send(answer, pattern(0)));
+  p.pump();
+  ASSERT_EQ(p.b().messages.size(), 3u);
+  for (auto& r : p.b().messages) {
+    ASSERT_TRUE(r.message.meta.call) << r.message.meta.route;
+    if (r.message.meta.route == "call/answer") {
+      EXPECT_EQ(r.message.meta.call, answer.call);
+    } else {
+      EXPECT_EQ(r.message.meta.call->what, protocol::call_info::kind::request);
+      EXPECT_EQ(r.message.meta.call->deadline_ms, 1500u);
+    }
+  }
+}
+
 TEST(session_core, short_writes_and_any_split_change_nothing) {
   session_pair p{quiet(), quiet()};
   p.max_write = 7;

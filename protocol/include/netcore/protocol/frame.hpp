@@ -56,6 +56,9 @@ namespace flags {
 inline constexpr std::uint8_t peer_origin = 0x01;
 /// OPEN only: the frame carries the whole body and its digest; no DATA or END follows.
 inline constexpr std::uint8_t single = 0x02;
+/// OPEN only: the metadata block starts with a call block (a request, its response, or the
+/// withdrawal of a request: docs/PROTOCOL.md, "Calls").
+inline constexpr std::uint8_t call = 0x04;
 }  // namespace flags
 
 /// Who allocated a message id. Each side numbers its own messages, so ids never collide

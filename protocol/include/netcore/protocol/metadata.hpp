@@ -5,6 +5,7 @@
 #include <netcore/protocol/limits.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,6 +32,32 @@ struct header_field {
   }
 };
 
+/// What makes a message part of a call (docs/PROTOCOL.md, "Calls"): correlation, the deadline
+/// and the answer's status travel in the protocol, not in application headers.
+struct call_info {
+  enum class kind : std::uint8_t {
+    request = 1,   ///< Asks for one response; the message's own id names the call.
+    response = 2,  ///< Answers the request `request_id`.
+    cancel = 3,    ///< Withdraws the request `request_id` (its answer is no longer wanted).
+  };
+  kind what = kind::request;
+  /// Responses and cancels: the request's message id, in the requester's id space (the
+  /// requester sent it). 0 for requests.
+  std::uint64_t request_id = 0;
+  /// Requests: the time the caller waits, in milliseconds from when the request leaves (relative:
+  /// no clock agreement needed); 0 = no deadline. 0 for the other kinds.
+  std::uint32_t deadline_ms = 0;
+  /// Responses: the status (its meaning is the application layer's; 0 = ok). 0 otherwise.
+  std::uint16_t status = 0;
+  /// Responses: a human-readable reason beside the status (UTF-8, may be empty).
+  std::string message;
+
+  friend bool operator==(const call_info& a, const call_info& b) {
+    return a.what == b.what && a.request_id == b.request_id && a.deadline_ms == b.deadline_ms &&
+           a.status == b.status && a.message == b.message;
+  }
+};
+
 /// What an OPEN frame says about a message, besides its id and size.
 struct message_meta {
   /// Where the message goes (e.g. "files/upload"); the application layer routes on it.
@@ -41,13 +68,15 @@ struct message_meta {
   std::uint8_t priority = 0;
   /// Application headers, in order.
   std::vector<header_field> headers;
+  /// Set when the message is part of a call (the OPEN then carries flags::call).
+  std::optional<call_info> call;
 
   /// The value of the first header named `name`, or nullptr.
   const std::string* header(std::string_view name) const noexcept;
 
   friend bool operator==(const message_meta& a, const message_meta& b) {
     return a.route == b.route && a.type == b.type && a.priority == b.priority &&
-           a.headers == b.headers;
+           a.headers == b.headers && a.call == b.call;
   }
 };
 
@@ -58,9 +87,12 @@ std::size_t encoded_meta_size(const message_meta& meta) noexcept;
 void encode_meta(const message_meta& meta, byte_buffer& out);
 
 /// Parses the metadata block at the front of an OPEN payload into `out`, checking `lim`
-/// (route length, header count, metadata bytes). On success `consumed` is the block's size.
-/// Errors: errc::malformed_frame (truncated or inconsistent), errc::metadata_too_large.
-errc decode_meta(byte_view payload, const limits& lim, message_meta& out, std::size_t& consumed);
+/// (route length, header count, metadata bytes); `frame_flags` are the OPEN's (flags::call says a
+/// call block comes first). On success `consumed` is the block's size. Errors:
+/// errc::malformed_frame (truncated or inconsistent, an unknown call kind, a request naming
+/// another request or a response naming none), errc::metadata_too_large.
+errc decode_meta(byte_view payload, const limits& lim, message_meta& out, std::size_t& consumed,
+                 std::uint8_t frame_flags = 0);
 
 /// Connection settings a side announces in its HELLO frame (docs/PROTOCOL.md, "HELLO").
 struct settings {
