@@ -191,8 +191,29 @@ typename Inspector::result_type inspect(Inspector& f, header_field& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, call_info& x) {
+  auto what = static_cast<std::uint8_t>(x.what);
+  auto load = caf::meta::load_callback([&]() -> caf::error {
+    x.what = static_cast<call_info::kind>(what);
+    return caf::none;
+  });
+  return f(caf::meta::type_name("netcore.call_info"), what, x.request_id, x.deadline_ms, x.status,
+           x.message, load);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, message_meta& x) {
-  return f(caf::meta::type_name("netcore.message_meta"), x.route, x.type, x.priority, x.headers);
+  bool has_call = x.call.has_value();
+  call_info call = x.call.value_or(call_info{});
+  auto load = caf::meta::load_callback([&]() -> caf::error {
+    if (has_call)
+      x.call = std::move(call);
+    else
+      x.call.reset();
+    return caf::none;
+  });
+  return f(caf::meta::type_name("netcore.message_meta"), x.route, x.type, x.priority, x.headers,
+           has_call, call, load);
 }
 
 template <class Inspector>

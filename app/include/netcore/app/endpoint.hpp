@@ -1,0 +1,94 @@
+#pragma once
+
+// An endpoint: a route table served on any number of connections, and calls made on them.
+// Requests and responses are paired by the protocol (docs/PROTOCOL.md, "Calls"); a reply goes
+// back on the connection its request came from.
+
+#include <netcore/actors/connection.hpp>
+#include <netcore/actors/runtime.hpp>
+#include <netcore/app/call.hpp>
+
+#include <chrono>
+#include <functional>
+#include <future>
+#include <memory>
+#include <string_view>
+#include <system_error>
+
+namespace netcore::app {
+
+/// A handler that answers through its responder, now or later (from any thread).
+using handler = std::function<void(const request&, responder)>;
+/// A handler that answers by returning.
+using sync_handler = std::function<response(const request&)>;
+
+/// How a route's handler runs.
+struct route_options {
+  /// The handler may block (disk, a lock, a slow library): each call runs on a thread of its own
+  /// instead of CAF's shared workers, so it never holds up other handlers.
+  bool blocking = false;
+  /// Calls of this route running at once, at most; one more is answered status::unavailable at
+  /// once. 0 = no limit but the endpoint's.
+  std::size_t max_concurrency = 0;
+};
+
+/// Bounds and defaults of an endpoint.
+struct endpoint_config {
+  /// The deadline of a call made without one: no call waits forever.
+  std::chrono::milliseconds default_timeout{30'000};
+  /// Incoming calls being answered at once (all connections); beyond: status::unavailable.
+  std::size_t max_active_calls = 65'536;
+  /// Calls this side made that wait for their answers; beyond: status::unavailable at once.
+  std::size_t max_pending_calls = 65'536;
+};
+
+/// Owns a route table and a dispatcher actor. Thread-safe; routes can be added and removed while
+/// it serves (a call sees the routes as they were when it arrived). Destroy it before the runtime
+/// and after the connections it serves; calls still waiting then fail with status::unavailable.
+class endpoint {
+ public:
+  explicit endpoint(actors::runtime& rt, endpoint_config config = {});
+  ~endpoint();
+  endpoint(const endpoint&) = delete;
+  endpoint& operator=(const endpoint&) = delete;
+
+  /// Registers `h` for the route `name` (exact match). Errors (netcore.route): invalid_name,
+  /// duplicate (a route of that name exists; `replace` overrides), too_many_routes.
+  std::error_code handle(std::string_view name, sync_handler h, route_options options = {},
+                         bool replace = false);
+  /// The same for a handler that answers through its responder.
+  std::error_code handle_async(std::string_view name, handler h, route_options options = {},
+                               bool replace = false);
+  /// Removes the route `name`. Errors: not_found.
+  std::error_code remove(std::string_view name);
+  /// The handler for requests no route matches (none: they are answered status::not_found).
+  void set_default(handler h);
+
+  /// Serves `c`: its incoming requests go to this endpoint's routes, and responses to the calls
+  /// made on it come back here. Replaces any delivery sink `c` had (receive() then no longer
+  /// serves it). Idempotent.
+  void serve(actors::connection& c);
+
+  /// Calls `route` on the peer of `c` (served by this endpoint: serve() is implied) and returns
+  /// the reply: the peer's answer, or deadline_exceeded when none came within `timeout` (0: the
+  /// endpoint's default; the call is then withdrawn on the wire), or unavailable when it could
+  /// not be sent or the connection ended.
+  std::future<reply> call(actors::connection& c, actors::outgoing_message request,
+                          std::chrono::milliseconds timeout = std::chrono::milliseconds{0});
+  /// The same with a callback, called once on an actor's thread (never inline).
+  void call(actors::connection& c, actors::outgoing_message request,
+            std::chrono::milliseconds timeout, std::function<void(reply)> done);
+  /// Sends a message without waiting for an answer (its route's handler runs; what it answers is
+  /// dropped). Errors: as connection::send().
+  std::error_code send(actors::connection& c, actors::outgoing_message message);
+
+  /// The dispatcher: connections deliver to it (as a delivery_sink) and report to it (as an
+  /// event_sink).
+  actors::delivery_sink sink() const;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace netcore::app

@@ -1,0 +1,74 @@
+#pragma once
+
+// The state behind one call on each side, shared between the endpoint's dispatcher actor, the
+// handler's request and responder, and the caller's future. Not installed.
+
+#include <netcore/app/call.hpp>
+#include <netcore/app/route_table.hpp>
+
+#include <caf/actor.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <unordered_map>
+
+namespace netcore::app {
+
+using handler = std::function<void(const request&, responder)>;
+
+namespace detail {
+
+/// A registered handler and how it runs.
+struct handler_entry {
+  handler fn;
+  bool blocking = false;
+  std::size_t max_concurrency = 0;
+};
+
+/// What the dispatcher reads for every request: an immutable snapshot, replaced as a whole
+/// when routes change (readers never lock).
+struct routing {
+  route_table table;
+  std::unordered_map<std::uint64_t, handler_entry> handlers;
+  std::uint64_t default_handler = 0;
+};
+
+/// One incoming call (server side), from its arrival to its answer or its end.
+struct call_state {
+  protocol::incoming_message message;
+  actors::connection_actor connection;
+  caf::actor dispatcher;
+  std::optional<clock::time_point> deadline;
+  std::uint64_t handler_key = 0;
+  bool wants_answer = true;  // false for a plain message (no call block): answers are dropped
+  std::atomic<bool> cancelled{false};
+  std::weak_ptr<responder_state> answering;
+
+  request make_request(const std::shared_ptr<call_state>& self) const { return request{self}; }
+  static responder make_responder(std::shared_ptr<responder_state> s) {
+    return responder{std::move(s)};
+  }
+};
+
+/// The answering side of one call: the first reply wins; destroyed unanswered, it answers
+/// status::internal.
+struct responder_state {
+  std::shared_ptr<call_state> call;
+  std::atomic<bool> done{false};
+  ~responder_state();
+  bool send(response r);
+};
+
+/// A call this side made (client side), waiting for its response.
+struct pending_call {
+  std::function<void(reply)> done;
+};
+
+}  // namespace detail
+}  // namespace netcore::app
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<netcore::app::detail::call_state>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<netcore::app::detail::pending_call>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(netcore::app::response)

@@ -1,0 +1,43 @@
+#pragma once
+
+// The endpoint's dispatcher: one actor per endpoint that every served connection delivers to.
+// It answers requests through the route table (each handler runs in an actor of its own, so
+// many run at once on CAF's workers and none holds up the connection), matches responses to the
+// calls this side made, and ends calls at their deadlines. Not installed.
+
+#include "call_state.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/atom.hpp>
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+
+namespace netcore::app::detail {
+
+using call_atom = caf::atom_constant<caf::atom("ap_call")>;            // a call to make
+using respond_atom = caf::atom_constant<caf::atom("ap_respond")>;      // a handler's answer
+using expire_atom = caf::atom_constant<caf::atom("ap_expire")>;        // a caller's deadline
+using expire_in_atom = caf::atom_constant<caf::atom("ap_expirei")>;    // a request's deadline
+using drain_calls_atom = caf::atom_constant<caf::atom("ap_drain")>;    // stop: answer the rest
+
+/// The routes as the dispatcher reads them: replaced whole by the endpoint (atomic shared_ptr
+/// load and store; readers never lock).
+struct routing_holder {
+  std::shared_ptr<const routing> load() const { return std::atomic_load(&current); }
+  void store(std::shared_ptr<const routing> r) { std::atomic_store(&current, std::move(r)); }
+  std::shared_ptr<const routing> current = std::make_shared<const routing>();
+};
+
+/// Bounds of the dispatcher (see endpoint_config).
+struct dispatcher_limits {
+  std::size_t max_active_calls = 65'536;
+  std::size_t max_pending_calls = 65'536;
+};
+
+/// Spawns the dispatcher of an endpoint.
+caf::actor spawn_dispatcher(caf::actor_system& sys, std::shared_ptr<routing_holder> routes,
+                            dispatcher_limits limits);
+
+}  // namespace netcore::app::detail

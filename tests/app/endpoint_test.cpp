@@ -1,0 +1,271 @@
+// Endpoints over real connections (TCP on loopback): routes, request/response paired by the
+// protocol, statuses, deadlines and cancellation, handlers that throw or forget to answer.
+// Covers app/src/endpoint.cpp, app/src/dispatcher.cpp and app/src/call.cpp.
+
+#include <netcore/actors/runtime.hpp>
+#include <netcore/actors/scheduler_settings.hpp>
+#include <netcore/app/endpoint.hpp>
+#include <netcore/app/route_errors.hpp>
+
+#include <caf/all.hpp>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+using namespace netcore;
+using namespace netcore::app;
+using namespace std::chrono_literals;
+
+namespace {
+
+actors::outgoing_message text_message(std::string route, std::string_view text) {
+  return actors::outgoing_message::from_text(std::move(route), text);
+}
+
+/// A server endpoint and a client endpoint on the two ends of one TCP connection.
+class endpoint_test : public ::testing::Test {
+ protected:
+  endpoint_test() {
+    actors::apply(cfg_);
+    cfg_.set("logger.verbosity", caf::atom("quiet"));
+    sys_ = std::make_unique<caf::actor_system>(cfg_);
+    rt_ = std::make_unique<actors::runtime>(*sys_);
+    server_ = std::make_unique<endpoint>(*rt_);
+    client_ = std::make_unique<endpoint>(*rt_);
+  }
+  ~endpoint_test() override {
+    listener_ = {};
+    client_conn_ = {};
+    server_conn_ = {};
+    client_.reset();
+    server_.reset();
+    rt_.reset();
+    sys_.reset();
+  }
+
+  /// Connects the two endpoints; the server serves its end.
+  void connect() {
+    std::mutex m;
+    std::condition_variable cv;
+    auto l = rt_->listen_tcp("127.0.0.1", 0, [&](actors::connection c) {
+      std::lock_guard<std::mutex> guard{m};
+      server_conn_ = std::move(c);
+      cv.notify_all();
+    });
+    ASSERT_TRUE(l);
+    auto c = rt_->connect_tcp("127.0.0.1", l->port());
+    ASSERT_TRUE(c);
+    client_conn_ = std::move(*c);
+    std::unique_lock<std::mutex> guard{m};
+    ASSERT_TRUE(cv.wait_for(guard, 10s, [&] { return server_conn_.valid(); }));
+    server_->serve(server_conn_);
+    listener_ = std::move(*l);
+  }
+
+  reply call(std::string route, std::string_view body, std::chrono::milliseconds timeout = 0ms) {
+    auto f = client_->call(client_conn_, text_message(std::move(route), body), timeout);
+    EXPECT_EQ(f.wait_for(20s), std::future_status::ready) << "no reply at all";
+    return f.get();
+  }
+
+  caf::actor_system_config cfg_;
+  std::unique_ptr<caf::actor_system> sys_;
+  std::unique_ptr<actors::runtime> rt_;
+  std::unique_ptr<endpoint> server_, client_;
+  actors::acceptor listener_;
+  actors::connection server_conn_, client_conn_;
+};
+
+}  // namespace
+
+TEST_F(endpoint_test, a_call_gets_the_answer_of_its_route) {
+  ASSERT_FALSE(server_->handle(
+      "echo", [](const request& r) { return response::text("echo: " + r.text()); }));
+  ASSERT_FALSE(server_->handle("upper", [](const request& r) {
+    auto t = r.text();
+    for (auto& ch : t) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    return response::text(t);
+  }));
+  connect();
+  auto r = call("echo", "hi");
+  ASSERT_TRUE(r.ok()) << to_string(r.code) << ": " << r.reason;
+  EXPECT_EQ(r.text(), "echo: hi");
+  // Two routes registered in a row keep their own handlers.
+  auto u = call("upper", "hi");
+  ASSERT_TRUE(u.ok()) << u.reason;
+  EXPECT_EQ(u.text(), "HI");
+}
+
+TEST_F(endpoint_test, an_unknown_route_is_not_found_and_a_default_handler_takes_it) {
+  connect();
+  auto r = call("nowhere", "x");
+  EXPECT_EQ(r.code, status::not_found);
+  EXPECT_NE(r.reason.find("nowhere"), std::string::npos);
+  server_->set_default([](const request& req, responder rs) {
+    rs.reply(response::text("default for " + req.route()));
+  });
+  auto d = call("nowhere", "x");
+  ASSERT_TRUE(d.ok()) << d.reason;
+  EXPECT_EQ(d.text(), "default for nowhere");
+}
+
+TEST_F(endpoint_test, a_handler_that_throws_answers_internal_and_the_connection_goes_on) {
+  ASSERT_FALSE(server_->handle(
+      "boom", [](const request&) -> response { throw std::runtime_error("disk on fire"); }));
+  ASSERT_FALSE(server_->handle("ok", [](const request&) { return response::text("fine"); }));
+  connect();
+  auto r = call("boom", "");
+  EXPECT_EQ(r.code, status::internal);
+  EXPECT_EQ(r.reason, "disk on fire");
+  auto after = call("ok", "");
+  ASSERT_TRUE(after.ok()) << after.reason;
+  EXPECT_EQ(after.text(), "fine");
+}
+
+TEST_F(endpoint_test, a_responder_dropped_unanswered_answers_internal) {
+  ASSERT_FALSE(server_->handle_async("forgetful", [](const request&, responder) {}));
+  connect();
+  auto r = call("forgetful", "");
+  EXPECT_EQ(r.code, status::internal);
+  EXPECT_NE(r.reason.find("dropped"), std::string::npos) << r.reason;
+}
+
+TEST_F(endpoint_test, a_late_handler_costs_the_caller_its_deadline_and_sees_the_cancel) {
+  std::mutex m;
+  std::condition_variable cv;
+  std::vector<responder> held;
+  ASSERT_FALSE(server_->handle_async("slow", [&](const request& req, responder rs) {
+    EXPECT_TRUE(req.deadline().has_value());
+    std::lock_guard<std::mutex> guard{m};
+    held.push_back(std::move(rs));
+    cv.notify_all();
+  }));
+  connect();
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = call("slow", "", 200ms);
+  EXPECT_EQ(r.code, status::deadline_exceeded);
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 200ms);
+  // The withdrawal reached the handler's side: its responder says so, and a late answer is
+  // dropped rather than delivered.
+  std::unique_lock<std::mutex> guard{m};
+  ASSERT_TRUE(cv.wait_for(guard, 10s, [&] { return !held.empty(); }));
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!held[0].cancelled() && std::chrono::steady_clock::now() < deadline) {
+    guard.unlock();
+    std::this_thread::sleep_for(1ms);
+    guard.lock();
+  }
+  EXPECT_TRUE(held[0].cancelled());
+  EXPECT_TRUE(held[0].reply(response::text("too late")));
+  held.clear();
+}
+
+TEST_F(endpoint_test, many_concurrent_calls_each_get_their_own_answer) {
+  ASSERT_FALSE(server_->handle(
+      "double", [](const request& r) { return response::text(r.text() + r.text()); }));
+  connect();
+  std::vector<std::future<reply>> replies;
+  for (int i = 0; i < 500; ++i)
+    replies.push_back(client_->call(client_conn_, text_message("double", std::to_string(i))));
+  for (int i = 0; i < 500; ++i) {
+    ASSERT_EQ(replies[i].wait_for(20s), std::future_status::ready);
+    auto r = replies[i].get();
+    ASSERT_TRUE(r.ok()) << r.reason;
+    EXPECT_EQ(r.text(), std::to_string(i) + std::to_string(i));
+  }
+}
+
+TEST_F(endpoint_test, a_route_at_its_concurrency_limit_answers_unavailable) {
+  std::mutex m;
+  std::condition_variable cv;
+  std::vector<responder> held;
+  route_options one;
+  one.max_concurrency = 1;
+  ASSERT_FALSE(server_->handle_async(
+      "single",
+      [&](const request&, responder rs) {
+        std::lock_guard<std::mutex> guard{m};
+        held.push_back(std::move(rs));
+        cv.notify_all();
+      },
+      one));
+  connect();
+  auto first = client_->call(client_conn_, text_message("single", "1"));
+  {
+    std::unique_lock<std::mutex> guard{m};
+    ASSERT_TRUE(cv.wait_for(guard, 10s, [&] { return held.size() == 1; }));
+  }
+  auto second = call("single", "2");
+  EXPECT_EQ(second.code, status::unavailable);
+  {
+    std::lock_guard<std::mutex> guard{m};
+    held[0].reply(response::text("one"));
+    held.clear();
+  }
+  ASSERT_EQ(first.wait_for(10s), std::future_status::ready);
+  EXPECT_EQ(first.get().text(), "one");
+}
+
+TEST_F(endpoint_test, a_blocking_handler_does_not_hold_up_the_others) {
+  std::atomic<bool> release{false};
+  route_options blocking;
+  blocking.blocking = true;
+  ASSERT_FALSE(server_->handle(
+      "block",
+      [&](const request&) {
+        while (!release.load()) std::this_thread::sleep_for(1ms);
+        return response::text("unblocked");
+      },
+      blocking));
+  ASSERT_FALSE(server_->handle("quick", [](const request&) { return response::text("quick"); }));
+  connect();
+  std::vector<std::future<reply>> stuck;
+  for (int i = 0; i < 8; ++i)
+    stuck.push_back(client_->call(client_conn_, text_message("block", "")));
+  auto q = call("quick", "");
+  EXPECT_TRUE(q.ok()) << q.reason;
+  release = true;
+  for (auto& f : stuck) {
+    ASSERT_EQ(f.wait_for(10s), std::future_status::ready);
+    EXPECT_EQ(f.get().text(), "unblocked");
+  }
+}
+
+TEST_F(endpoint_test, calls_waiting_when_the_connection_ends_fail_unavailable) {
+  std::mutex m;
+  std::condition_variable cv;
+  std::vector<responder> held;
+  ASSERT_FALSE(server_->handle_async("never", [&](const request&, responder rs) {
+    std::lock_guard<std::mutex> guard{m};
+    held.push_back(std::move(rs));
+    cv.notify_all();
+  }));
+  connect();
+  auto f = client_->call(client_conn_, text_message("never", ""), 20s);
+  {
+    std::unique_lock<std::mutex> guard{m};
+    ASSERT_TRUE(cv.wait_for(guard, 10s, [&] { return held.size() == 1; }));
+  }
+  server_conn_.abort();
+  ASSERT_EQ(f.wait_for(10s), std::future_status::ready);
+  EXPECT_EQ(f.get().code, status::unavailable);
+  std::lock_guard<std::mutex> guard{m};
+  held.clear();
+}
+
+TEST_F(endpoint_test, route_names_are_checked_and_routes_removed_at_run_time) {
+  EXPECT_EQ(server_->handle("bad//name", [](const request&) { return response{}; }),
+            std::error_code{route_errc::invalid_name});
+  ASSERT_FALSE(server_->handle("gone", [](const request&) { return response::text("here"); }));
+  EXPECT_EQ(server_->handle("gone", [](const request&) { return response{}; }),
+            std::error_code{route_errc::duplicate});
+  connect();
+  EXPECT_TRUE(call("gone", "").ok());
+  ASSERT_FALSE(server_->remove("gone"));
+  EXPECT_EQ(call("gone", "").code, status::not_found);
+}
