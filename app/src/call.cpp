@@ -97,10 +97,28 @@ bool responder::cancelled() const noexcept {
   return state_ && state_->call && state_->call->cancelled.load();
 }
 
+void responder::on_reply(std::function<void(response&)> fn) const {
+  if (!state_ || !fn) return;
+  std::lock_guard<std::mutex> guard{state_->mutex};
+  state_->transforms.push_back(std::move(fn));
+}
+
 namespace detail {
 
 bool responder_state::send(response r) {
   if (done.exchange(true)) return false;
+  std::vector<std::function<void(response&)>> apply;
+  {
+    std::lock_guard<std::mutex> guard{mutex};
+    apply.swap(transforms);
+  }
+  try {
+    for (auto f = apply.rbegin(); f != apply.rend(); ++f) (*f)(r);
+  } catch (const std::exception& e) {
+    r = response::error(status::internal, e.what());
+  } catch (...) {
+    r = response::error(status::internal, "an after hook threw a non-standard exception");
+  }
   caf::anon_send(call->dispatcher, respond_atom::value, call, std::move(r));
   return true;
 }

@@ -4,19 +4,20 @@
 // handler's request and responder, and the caller's future. Not installed.
 
 #include <netcore/app/call.hpp>
+#include <netcore/app/handlers.hpp>
 #include <netcore/app/route_table.hpp>
 
 #include <caf/actor.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 
 #include <atomic>
+#include <mutex>
+#include <vector>
 #include <functional>
 #include <memory>
 #include <unordered_map>
 
 namespace netcore::app {
-
-using handler = std::function<void(const request&, responder)>;
 
 namespace detail {
 
@@ -32,7 +33,10 @@ struct handler_entry {
 struct routing {
   route_table table;
   std::unordered_map<std::uint64_t, handler_entry> handlers;
-  std::uint64_t default_handler = 0;
+  std::unordered_map<std::uint64_t, middleware> middleware_fns;
+  std::unordered_map<std::uint64_t, before_hook> before_fns;
+  std::unordered_map<std::uint64_t, after_hook> after_fns;
+  std::unordered_map<std::uint64_t, error_handler> error_fns;
 };
 
 /// One incoming call (server side), from its arrival to its answer or its end.
@@ -57,6 +61,8 @@ struct call_state {
 struct responder_state {
   std::shared_ptr<call_state> call;
   std::atomic<bool> done{false};
+  std::mutex mutex;  // guards transforms (registered by the chain, applied by whoever answers)
+  std::vector<std::function<void(response&)>> transforms;
   ~responder_state();
   bool send(response r);
 };

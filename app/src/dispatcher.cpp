@@ -1,5 +1,7 @@
 #include "dispatcher.hpp"
 
+#include "chain.hpp"
+
 #include <netcore/actors/interfaces.hpp>
 
 #include <caf/all.hpp>
@@ -52,30 +54,23 @@ void answer(dispatcher_ptr self, const call_state& c, response r) {
   self->send(c.connection, actors::send_atom::value, std::uint64_t{0}, std::move(out));
 }
 
-/// Runs the handler of `call` in an actor of its own (detached for a blocking route); whatever it
-/// throws becomes status::internal with the text.
-void run_handler(dispatcher_ptr self, const handler_entry& entry,
-                 const std::shared_ptr<call_state>& call) {
+/// Runs the chain of `call` in an actor of its own (detached for a blocking route); whatever it
+/// throws is answered by the error handlers, else status::internal with the text.
+void run_handler(dispatcher_ptr self, std::shared_ptr<const routing> snapshot, resolution res,
+                 bool blocking, const std::shared_ptr<call_state>& call) {
   auto rs = std::make_shared<responder_state>();
   rs->call = call;
   call->answering = rs;
-  auto fn = entry.fn;
-  auto body = [fn, call, rs](caf::event_based_actor* worker) mutable {
-    auto req = call->make_request(call);
-    auto resp = call_state::make_responder(std::move(rs));
-    try {
-      fn(req, resp);
-    } catch (const std::exception& e) {
-      resp.reply(response::error(status::internal, e.what()));
-    } catch (...) {
-      resp.reply(response::error(status::internal, "the handler threw a non-standard exception"));
-    }
+  auto body = [snapshot = std::move(snapshot), res = std::move(res), call,
+               rs](caf::event_based_actor* worker) mutable {
+    run_chain(std::move(snapshot), std::move(res), call->make_request(call),
+              call_state::make_responder(std::move(rs)));
     worker->quit();
   };
-  if (entry.blocking)
-    self->system().spawn<caf::detached>(body);
+  if (blocking)
+    self->system().spawn<caf::detached>(std::move(body));
   else
-    self->system().spawn(body);
+    self->system().spawn(std::move(body));
 }
 
 void finish(dispatcher_ptr self, const std::shared_ptr<call_state>& call) {
@@ -100,8 +95,8 @@ void on_request(dispatcher_ptr self, const actors::connection_actor& conn,
   };
   if (s.active.size() >= s.limits.max_active_calls)
     return refuse(status::unavailable, "the server has too many calls running");
-  const auto snapshot = s.routes->load();
-  const auto found = snapshot->table.resolve(call->message.meta.route);
+  auto snapshot = s.routes->load();
+  auto found = snapshot->table.resolve(call->message.meta.route);
   auto entry = snapshot->handlers.find(found.handler);
   if (found.handler == 0 || entry == snapshot->handlers.end())
     return refuse(found.bad_name ? status::bad_request : status::not_found,
@@ -119,7 +114,8 @@ void on_request(dispatcher_ptr self, const actors::connection_actor& conn,
     self->delayed_send(self, after, expire_in_atom::value, call);
   }
   s.active.emplace(call_key{conn.address(), call->message.id}, call);
-  run_handler(self, entry->second, call);
+  const bool blocking = entry->second.blocking;
+  run_handler(self, std::move(snapshot), std::move(found), blocking, call);
 }
 
 void fail_pending(dispatcher_ptr self, const call_key& key, reply r) {

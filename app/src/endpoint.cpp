@@ -1,48 +1,34 @@
 #include <netcore/app/endpoint.hpp>
 
-#include "dispatcher.hpp"
+#include "endpoint_core.hpp"
 
 #include <caf/send.hpp>
 
 #include <limits>
-#include <mutex>
-#include <set>
 
 namespace netcore::app {
 
-struct endpoint::impl {
-  actors::runtime* rt = nullptr;
-  endpoint_config config;
-  std::shared_ptr<detail::routing_holder> routes = std::make_shared<detail::routing_holder>();
-  caf::actor dispatcher;
-  std::mutex mutex;  // writers of the routes and of `served` (readers take snapshots)
-  std::uint64_t next_handler = 0;
-  std::set<caf::actor_addr> served;
+namespace detail {
 
-  /// Copies the routing, lets `change` edit the copy, and publishes it when it succeeds.
-  template <class F>
-  std::error_code update(F&& change) {
-    std::lock_guard<std::mutex> guard{mutex};
-    auto next = std::make_shared<detail::routing>(*routes->load());
-    if (auto e = change(*next)) return e;
-    routes->store(std::move(next));
+std::error_code endpoint_core::add_route(std::uint32_t in, std::string_view name, handler h,
+                                         route_options o, bool replace) {
+  if (!h) return std::make_error_code(std::errc::invalid_argument);
+  return update([&](routing& r) -> std::error_code {
+    const auto key = ++next_id;
+    const auto full = r.table.full_name(in, name);
+    const auto before = r.table.resolve(full);
+    if (auto e = r.table.add_route(in, name, key, replace)) return e;
+    // The handler of a replaced route is unreachable once this routing is out.
+    if (before.found) r.handlers.erase(before.handler);
+    r.handlers.emplace(key, handler_entry{std::move(h), o.blocking, o.max_concurrency});
     return {};
-  }
+  });
+}
 
-  std::error_code add(std::string_view name, handler h, route_options o, bool replace) {
-    return update([&](detail::routing& r) -> std::error_code {
-      const auto key = ++next_handler;
-      // The handler a replaced route had is no longer reachable once the new routing is out.
-      const auto before = r.table.resolve(name);
-      if (auto e = r.table.add_route(route_table::root, name, key, replace)) return e;
-      if (before.found && !before.is_default) r.handlers.erase(before.handler);
-      r.handlers.emplace(key, detail::handler_entry{std::move(h), o.blocking, o.max_concurrency});
-      return {};
-    });
-  }
-};
+}  // namespace detail
 
-endpoint::endpoint(actors::runtime& rt, endpoint_config config) : impl_(std::make_unique<impl>()) {
+endpoint::endpoint(actors::runtime& rt, endpoint_config config)
+    : impl_(std::make_shared<detail::endpoint_core>()) {
   impl_->rt = &rt;
   impl_->config = config;
   detail::dispatcher_limits limits;
@@ -55,35 +41,30 @@ endpoint::~endpoint() {
   caf::anon_send_exit(impl_->dispatcher, caf::exit_reason::user_shutdown);
 }
 
+blueprint endpoint::root() {
+  return blueprint{impl_, route_table::root, {}};
+}
+
+blueprint endpoint::group(std::string_view prefix, std::error_code* error) {
+  return root().group(prefix, error);
+}
+
 std::error_code endpoint::handle(std::string_view name, sync_handler h, route_options options,
                                  bool replace) {
-  auto fn = [h = std::move(h)](const request& req, responder r) { r.reply(h(req)); };
-  return impl_->add(name, std::move(fn), options, replace);
+  return root().handle(name, std::move(h), options, replace);
 }
 
 std::error_code endpoint::handle_async(std::string_view name, handler h, route_options options,
                                        bool replace) {
-  return impl_->add(name, std::move(h), options, replace);
+  return root().handle_async(name, std::move(h), options, replace);
 }
 
 std::error_code endpoint::remove(std::string_view name) {
-  return impl_->update([&](detail::routing& r) -> std::error_code {
-    const auto before = r.table.resolve(name);
-    if (auto e = r.table.remove_route(route_table::root, name)) return e;
-    if (before.found) r.handlers.erase(before.handler);
-    return {};
-  });
+  return root().remove(name);
 }
 
 void endpoint::set_default(handler h) {
-  impl_->update([&](detail::routing& r) -> std::error_code {
-    const auto key = h ? ++impl_->next_handler : 0;
-    if (auto e = r.table.set_default_handler(route_table::root, key)) return e;
-    if (r.default_handler != 0) r.handlers.erase(r.default_handler);
-    r.default_handler = key;
-    if (key != 0) r.handlers.emplace(key, detail::handler_entry{std::move(h), false, 0});
-    return {};
-  });
+  (void)root().set_default(std::move(h));
 }
 
 void endpoint::serve(actors::connection& c) {

@@ -9,6 +9,7 @@
 #include <netcore/protocol/metadata.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -86,6 +87,11 @@ class responder {
   bool replied() const noexcept;
   /// True once the caller withdrew the request or its deadline passed.
   bool cancelled() const noexcept;
+  /// `fn` sees, and may change, the answer before it leaves (whatever answers: the handler, a
+  /// hook, an error handler). Functions registered later run earlier: inner scopes first.
+  /// Register before the call is answered; an exception from `fn` turns the answer into
+  /// status::internal.
+  void on_reply(std::function<void(response&)> fn) const;
 
  private:
   friend struct detail::call_state;

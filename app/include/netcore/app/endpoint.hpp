@@ -6,7 +6,9 @@
 
 #include <netcore/actors/connection.hpp>
 #include <netcore/actors/runtime.hpp>
+#include <netcore/app/blueprint.hpp>
 #include <netcore/app/call.hpp>
+#include <netcore/app/handlers.hpp>
 
 #include <chrono>
 #include <functional>
@@ -16,21 +18,6 @@
 #include <system_error>
 
 namespace netcore::app {
-
-/// A handler that answers through its responder, now or later (from any thread).
-using handler = std::function<void(const request&, responder)>;
-/// A handler that answers by returning.
-using sync_handler = std::function<response(const request&)>;
-
-/// How a route's handler runs.
-struct route_options {
-  /// The handler may block (disk, a lock, a slow library): each call runs on a thread of its own
-  /// instead of CAF's shared workers, so it never holds up other handlers.
-  bool blocking = false;
-  /// Calls of this route running at once, at most; one more is answered status::unavailable at
-  /// once. 0 = no limit but the endpoint's.
-  std::size_t max_concurrency = 0;
-};
 
 /// Bounds and defaults of an endpoint.
 struct endpoint_config {
@@ -51,6 +38,12 @@ class endpoint {
   ~endpoint();
   endpoint(const endpoint&) = delete;
   endpoint& operator=(const endpoint&) = delete;
+
+  /// The endpoint's own scope: its middleware, hooks, error handlers and default handler apply
+  /// to every route (those of blueprints included).
+  blueprint root();
+  /// A blueprint under `prefix` (see blueprint::group()).
+  blueprint group(std::string_view prefix, std::error_code* error = nullptr);
 
   /// Registers `h` for the route `name` (exact match). Errors (netcore.route): invalid_name,
   /// duplicate (a route of that name exists; `replace` overrides), too_many_routes.
@@ -87,8 +80,7 @@ class endpoint {
   actors::delivery_sink sink() const;
 
  private:
-  struct impl;
-  std::unique_ptr<impl> impl_;
+  std::shared_ptr<detail::endpoint_core> impl_;
 };
 
 }  // namespace netcore::app
