@@ -1,7 +1,8 @@
-// The runtime benchmarks P1–P7 and R2 (docs/BENCHMARKS.md): netcore over loopback TCP, each
+// The runtime benchmarks P1–P7, P9 and R2 (docs/BENCHMARKS.md): netcore over loopback TCP, each
 // measured beside a baseline in the same run, alternating and repeated; medians are reported.
 // Writes one JSON object per line to the output file (default build/bench/results.jsonl).
 
+#include "app_bench.hpp"
 #include "baselines.hpp"
 #include "many_connections.hpp"
 #include "tls_bench.hpp"
@@ -623,6 +624,30 @@ int main(int argc, char** argv) {
     report.add("P6", v, "us (p50)", "raw_tcp_busy_poll_rtt_p50", busy, v / busy,
                "<= 1.5x busy-poll raw TCP", v <= 1.5 * busy,
                {{"p99_us", median(p99)}, {"blocking_raw_tcp_p50_us", b}});
+  }
+  if (wanted("P9")) {
+    // The endpoint's round trip beside P6's, alternating, on the same one spinning loop.
+    const std::size_t samples = opt.quick ? 2000 : 10000;
+    std::vector<double> p6, p9, p9_99, added;
+    for (int r = 0; r < std::max(opt.reps, 3); ++r) {
+      actors::runtime rt1{sys, one_loop};
+      nb::latency base, ep;
+      if (r % 2 == 0) {
+        base = netcore_idle_rtt(rt1, spill.path, samples);
+        ep = nb::endpoint_idle_rtt(rt1, spill.path, samples);
+      } else {
+        ep = nb::endpoint_idle_rtt(rt1, spill.path, samples);
+        base = netcore_idle_rtt(rt1, spill.path, samples);
+      }
+      p6.push_back(base.p50_us);
+      p9.push_back(ep.p50_us);
+      p9_99.push_back(ep.p99_us);
+      added.push_back(ep.p50_us - base.p50_us);
+    }
+    const auto plus = median(added);
+    report.add("P9", median(p9), "us (p50)", "netcore_runtime_idle_rtt_p50 (P6)", median(p6),
+               median(p9) / median(p6), "<= P6 + 5 us", plus <= 5.0,
+               {{"added_us", plus}, {"p99_us", median(p9_99)}});
   }
   if (wanted("R2")) {
     // TLS against plain TCP, alternating (and swapping the order each repetition): bulk on the

@@ -119,8 +119,28 @@ bool responder_state::send(response r) {
   } catch (...) {
     r = response::error(status::internal, "an after hook threw a non-standard exception");
   }
-  caf::anon_send(call->dispatcher, respond_atom::value, call, std::move(r));
+  // Straight to the connection (no hop through the dispatcher on the way back); the dispatcher
+  // hears that the call is over.
+  if (call->wants_answer && !call->cancelled.load())
+    caf::anon_send(call->connection, actors::send_atom::value, std::uint64_t{0},
+                   answer_message(*call, std::move(r)));
+  caf::anon_send(call->dispatcher, respond_atom::value, call);
   return true;
+}
+
+actors::outgoing_message answer_message(const call_state& c, response r) {
+  actors::outgoing_message out;
+  out.meta.route = c.message.meta.route;
+  out.meta.type = r.type;
+  out.meta.headers = std::move(r.headers);
+  protocol::call_info info;
+  info.what = protocol::call_info::kind::response;
+  info.request_id = c.message.id;
+  info.status = static_cast<std::uint16_t>(r.code);
+  info.message = std::move(r.reason);
+  out.meta.call = std::move(info);
+  out.bytes = std::make_shared<const protocol::byte_buffer>(std::move(r.body));
+  return out;
 }
 
 responder_state::~responder_state() {

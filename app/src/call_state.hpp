@@ -3,9 +3,11 @@
 // The state behind one call on each side, shared between the endpoint's dispatcher actor, the
 // handler's request and responder, and the caller's future. Not installed.
 
+#include <netcore/actors/messages.hpp>
 #include <netcore/app/call.hpp>
 #include <netcore/app/handlers.hpp>
 #include <netcore/app/route_table.hpp>
+#include <netcore/app/task_scheduler_core.hpp>
 
 #include <caf/actor.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
@@ -45,6 +47,7 @@ struct call_state {
   actors::connection_actor connection;
   caf::actor dispatcher;
   std::optional<clock::time_point> deadline;
+  task_handle deadline_task;  // the dispatcher's timer entry for `deadline`
   std::uint64_t handler_key = 0;
   bool wants_answer = true;  // false for a plain message (no call block): answers are dropped
   std::atomic<bool> cancelled{false};
@@ -67,6 +70,9 @@ struct responder_state {
   bool send(response r);
 };
 
+/// The message that answers `c` with `r` (a response naming the request).
+actors::outgoing_message answer_message(const call_state& c, response r);
+
 /// A call this side made (client side), waiting for its response.
 struct pending_call {
   std::function<void(reply)> done;
@@ -77,4 +83,3 @@ struct pending_call {
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<netcore::app::detail::call_state>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<netcore::app::detail::pending_call>)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(netcore::app::response)

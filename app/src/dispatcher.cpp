@@ -2,6 +2,8 @@
 
 #include "chain.hpp"
 
+#include <netcore/app/task_scheduler_core.hpp>
+
 #include <netcore/actors/interfaces.hpp>
 
 #include <caf/all.hpp>
@@ -20,6 +22,13 @@ using call_key = std::pair<caf::actor_addr, std::uint64_t>;  // connection, call
 struct outgoing_call {
   std::shared_ptr<pending_call> pending;
   actors::connection_actor connection;
+  task_handle deadline;  // in `timers`
+};
+
+/// What a deadline in `timers` ends: a call this side made, or one it answers.
+struct deadline_of {
+  bool outgoing = false;
+  call_key key;
 };
 
 struct dispatcher_state {
@@ -29,29 +38,19 @@ struct dispatcher_state {
   std::map<call_key, outgoing_call> pending;               // calls waiting for a response
   std::map<std::uint64_t, std::size_t> running;            // handler key → calls running
   std::set<caf::actor_addr> ended;                         // connections known to be gone
+  // Every deadline, on one timer: CAF's delayed messages cannot be cancelled and would keep each
+  // call (and its body) alive until its deadline, answered or not.
+  task_scheduler_core timers;
+  std::map<std::uint64_t, deadline_of> deadlines;  // task id → what it ends
+  std::optional<clock::time_point> armed;          // the time of the tick on its way
+  std::uint64_t tick_generation = 0;
 };
 
 using dispatcher_ptr = caf::stateful_actor<dispatcher_state>*;
 
-protocol::message_meta answer_meta(const call_state& c, const response& r) {
-  protocol::message_meta m;
-  m.route = c.message.meta.route;
-  m.type = r.type;
-  m.headers = r.headers;
-  protocol::call_info info;
-  info.what = protocol::call_info::kind::response;
-  info.request_id = c.message.id;
-  info.status = static_cast<std::uint16_t>(r.code);
-  info.message = r.reason;
-  m.call = std::move(info);
-  return m;
-}
-
 void answer(dispatcher_ptr self, const call_state& c, response r) {
-  actors::outgoing_message out;
-  out.meta = answer_meta(c, r);
-  out.bytes = std::make_shared<const protocol::byte_buffer>(std::move(r.body));
-  self->send(c.connection, actors::send_atom::value, std::uint64_t{0}, std::move(out));
+  self->send(c.connection, actors::send_atom::value, std::uint64_t{0},
+             answer_message(c, std::move(r)));
 }
 
 /// Runs the chain of `call` in an actor of its own (detached for a blocking route); whatever it
@@ -73,8 +72,35 @@ void run_handler(dispatcher_ptr self, std::shared_ptr<const routing> snapshot, r
     self->system().spawn(std::move(body));
 }
 
+/// Registers a deadline `at` for `what`; a full timer table means no deadline (the call is
+/// still bounded by the table limits and the connection's end).
+task_handle add_deadline(dispatcher_ptr self, clock::time_point at, deadline_of what) {
+  auto& s = self->state;
+  auto r = s.timers.schedule_at(at);
+  if (!r) return {};
+  s.deadlines.emplace(r.handle.id, std::move(what));
+  return r.handle;
+}
+
+void drop_deadline(dispatcher_ptr self, task_handle h) {
+  auto& s = self->state;
+  if (!h.valid()) return;
+  if (s.timers.cancel(h)) s.deadlines.erase(h.id);
+}
+
+/// Keeps one tick on its way for the earliest deadline (only when that moved earlier).
+void rearm(dispatcher_ptr self) {
+  auto& s = self->state;
+  auto next = s.timers.next_deadline();
+  if (!next || (s.armed && *s.armed <= *next)) return;
+  s.armed = *next;
+  const auto delay = std::max(clock::duration::zero(), *next - clock::now());
+  self->delayed_send(self, delay, expire_atom::value, ++s.tick_generation);
+}
+
 void finish(dispatcher_ptr self, const std::shared_ptr<call_state>& call) {
   auto& s = self->state;
+  drop_deadline(self, call->deadline_task);
   auto r = s.running.find(call->handler_key);
   if (r != s.running.end() && r->second > 0 && --r->second == 0) s.running.erase(r);
   s.active.erase({call->connection.address(), call->message.id});
@@ -111,7 +137,8 @@ void on_request(dispatcher_ptr self, const actors::connection_actor& conn,
   if (deadline_ms != 0) {
     const auto after = std::chrono::milliseconds{deadline_ms};
     call->deadline = clock::now() + after;
-    self->delayed_send(self, after, expire_in_atom::value, call);
+    call->deadline_task =
+        add_deadline(self, *call->deadline, deadline_of{false, {conn.address(), call->message.id}});
   }
   s.active.emplace(call_key{conn.address(), call->message.id}, call);
   const bool blocking = entry->second.blocking;
@@ -123,6 +150,7 @@ void fail_pending(dispatcher_ptr self, const call_key& key, reply r) {
   auto p = s.pending.find(key);
   if (p == s.pending.end()) return;
   auto pending = std::move(p->second.pending);
+  drop_deadline(self, p->second.deadline);
   s.pending.erase(p);
   pending->done(std::move(r));
 }
@@ -177,6 +205,7 @@ void on_closed(dispatcher_ptr self, const actors::connection_closed& c) {
       continue;
     }
     auto pending = std::move(p->second.pending);
+    drop_deadline(self, p->second.deadline);
     p = s.pending.erase(p);
     pending->done(reply::failed(status::unavailable, "connection closed: " + c.reason.message()));
   }
@@ -202,6 +231,7 @@ caf::actor spawn_dispatcher(caf::actor_system& sys, std::shared_ptr<routing_hold
     return {
         [self](actors::deliver_atom, actors::delivery& d) {
           on_delivery(self, d);
+          rearm(self);
           return caf::ok_atom::value;
         },
         [self](actors::outcome_atom, actors::send_outcome& o) {
@@ -222,31 +252,43 @@ caf::actor spawn_dispatcher(caf::actor_system& sys, std::shared_ptr<routing_hold
           if (s.pending.size() >= s.limits.max_pending_calls)
             return pending->done(
                 reply::failed(status::unavailable, "too many calls waiting for answers"));
-          s.pending.emplace(key, outgoing_call{std::move(pending), conn});
+          const auto at = clock::now() + std::chrono::milliseconds{timeout_ms};
+          s.pending.emplace(key, outgoing_call{std::move(pending), conn,
+                                               add_deadline(self, at, deadline_of{true, key})});
           self->send(conn, actors::send_atom::value, id, std::move(msg));
-          self->delayed_send(self, std::chrono::milliseconds{timeout_ms}, expire_atom::value,
-                             conn, id);
+          rearm(self);
         },
-        [self](expire_atom, actors::connection_actor& conn, std::uint64_t id) {
+        [self](expire_atom, std::uint64_t generation) {
           auto& s = self->state;
-          auto p = s.pending.find({conn.address(), id});
-          if (p == s.pending.end()) return;  // answered in time
-          const auto route = std::string{};
-          withdraw(self, conn, id, route);
-          fail_pending(self, p->first, reply::failed(status::deadline_exceeded, "no answer in time"));
+          if (generation != s.tick_generation) return;  // superseded by an earlier tick
+          s.armed.reset();
+          for (const auto& due : s.timers.take_due(clock::now())) {
+            s.timers.done(due.handle);
+            auto d = s.deadlines.find(due.handle.id);
+            if (d == s.deadlines.end()) continue;
+            const auto what = d->second;
+            s.deadlines.erase(d);
+            if (what.outgoing) {
+              auto p = s.pending.find(what.key);
+              if (p == s.pending.end()) continue;
+              p->second.deadline = {};
+              withdraw(self, p->second.connection, what.key.second, {});
+              fail_pending(self, what.key,
+                           reply::failed(status::deadline_exceeded, "no answer in time"));
+            } else if (auto a = s.active.find(what.key); a != s.active.end()) {
+              auto call = a->second;
+              call->deadline_task = {};
+              call->cancelled = true;  // the caller gave up: a late answer is dropped
+              finish(self, call);
+            }
+          }
+          rearm(self);
         },
-        [self](expire_in_atom, std::shared_ptr<call_state>& call) {
-          auto& s = self->state;
-          auto a = s.active.find({call->connection.address(), call->message.id});
-          if (a == s.active.end() || a->second != call) return;  // answered in time
-          call->cancelled = true;  // the caller gave up: a late answer is dropped
-          finish(self, call);
-        },
-        [self](respond_atom, std::shared_ptr<call_state>& call, response& r) {
+        [self](respond_atom, std::shared_ptr<call_state>& call) {
+          // The responder sent the answer itself (unless the call was cancelled meanwhile).
           auto& s = self->state;
           auto a = s.active.find({call->connection.address(), call->message.id});
           if (a == s.active.end() || a->second != call) return;  // cancelled or expired
-          if (call->wants_answer && !call->cancelled) answer(self, *call, std::move(r));
           finish(self, call);
         },
     };

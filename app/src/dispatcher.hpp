@@ -18,8 +18,7 @@ namespace netcore::app::detail {
 
 using call_atom = caf::atom_constant<caf::atom("ap_call")>;            // a call to make
 using respond_atom = caf::atom_constant<caf::atom("ap_respond")>;      // a handler's answer
-using expire_atom = caf::atom_constant<caf::atom("ap_expire")>;        // a caller's deadline
-using expire_in_atom = caf::atom_constant<caf::atom("ap_expirei")>;    // a request's deadline
+using expire_atom = caf::atom_constant<caf::atom("ap_expire")>;        // the deadline timer
 using drain_calls_atom = caf::atom_constant<caf::atom("ap_drain")>;    // stop: answer the rest
 
 /// The routes as the dispatcher reads them: replaced whole by the endpoint (atomic shared_ptr
