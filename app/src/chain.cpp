@@ -1,5 +1,7 @@
 #include "chain.hpp"
 
+#include <netcore/app/payload.hpp>
+
 namespace netcore::app::detail {
 
 namespace {
@@ -75,6 +77,8 @@ struct chain : std::enable_shared_from_this<chain> {
     }
     try {
       std::rethrow_exception(e);
+    } catch (const bad_request& x) {
+      rs.reply(response::error(status::bad_request, x.what()));
     } catch (const std::exception& x) {
       rs.reply(response::error(status::internal, x.what()));
     } catch (...) {

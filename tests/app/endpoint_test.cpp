@@ -5,6 +5,7 @@
 #include <netcore/actors/runtime.hpp>
 #include <netcore/actors/scheduler_settings.hpp>
 #include <netcore/app/endpoint.hpp>
+#include <netcore/app/payload.hpp>
 #include <netcore/app/route_errors.hpp>
 
 #include "endpoint_support.hpp"
@@ -218,4 +219,22 @@ TEST_F(endpoint_test, route_names_are_checked_and_routes_removed_at_run_time) {
   EXPECT_TRUE(call("gone", "").ok());
   ASSERT_FALSE(server_->remove("gone"));
   EXPECT_EQ(call("gone", "").code, status::not_found);
+}
+
+TEST_F(endpoint_test, json_bodies_both_ways_and_a_body_that_does_not_decode_is_a_bad_request) {
+  ASSERT_FALSE(server_->handle("sum", [](const request& r) {
+    const auto in = json_of(r);
+    return json_response({{"sum", in.at("a").get<int>() + in.at("b").get<int>()}});
+  }));
+  connect();
+  auto f = client_->call(client_conn_, json_message("sum", {{"a", 2}, {"b", 40}}));
+  ASSERT_EQ(f.wait_for(10s), std::future_status::ready);
+  auto r = f.get();
+  ASSERT_TRUE(r.ok()) << r.reason;
+  auto body = json_of(r);
+  ASSERT_TRUE(body) << body.error().message();
+  EXPECT_EQ((*body)["sum"], 42);
+  auto bad = call("sum", "{not json");
+  EXPECT_EQ(bad.code, status::bad_request);
+  EXPECT_NE(bad.reason.find("JSON"), std::string::npos) << bad.reason;
 }
