@@ -1,6 +1,7 @@
 #pragma once
 
-// P9 (docs/BENCHMARKS.md): the idle round trip of a 100 B request through an endpoint — route
+// P8 and P9 (docs/BENCHMARKS.md): request/response throughput with a window of calls in
+// flight, and the idle round trip of a 100 B request through an endpoint — route
 // lookup, a handler in an actor of its own, the response paired by the protocol — measured beside
 // P6's runtime-level round trip in the same run and CPU policy.
 
@@ -17,5 +18,12 @@ namespace netcore::bench {
 /// future) to an "echo" route of a server endpoint, over loopback TCP on `rt`. Throws
 /// std::runtime_error on failure.
 latency endpoint_idle_rtt(actors::runtime& rt, const std::string& spill, std::size_t samples);
+
+/// P8: `connections` TCP connections, each with `window` calls of `size` bytes in flight from a
+/// client endpoint (a new call as each reply arrives) to an "echo" route of a server endpoint,
+/// until `total` replies came back. Returns replies/s. Throws std::runtime_error on failure.
+double endpoint_calls_per_sec(actors::runtime& rt, const std::string& spill,
+                              std::size_t connections, std::size_t window, std::size_t total,
+                              std::size_t size);
 
 }  // namespace netcore::bench

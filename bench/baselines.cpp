@@ -569,6 +569,66 @@ double zmq_small_msgs_per_sec(std::size_t count, std::size_t size) {
   return rate;
 }
 
+double zmq_dealer_router_calls_per_sec(std::size_t connections, std::size_t window,
+                                       std::size_t total, std::size_t size) {
+  if (connections == 0 || window == 0 || total == 0)
+    throw std::invalid_argument("zmq_dealer_router_calls_per_sec: nothing to do");
+  zmq::context_t server_ctx(1), client_ctx(1);
+  zmq::socket_t router(server_ctx, zmq::socket_type::router);
+  router.set(zmq::sockopt::linger, 0);
+  router.set(zmq::sockopt::rcvtimeo, zmq_retry_ms);
+  const std::string endpoint = bind_ephemeral(router);
+  std::vector<zmq::socket_t> dealers;
+  for (std::size_t i = 0; i < connections; ++i) {
+    dealers.emplace_back(client_ctx, zmq::socket_type::dealer);
+    dealers.back().set(zmq::sockopt::linger, 0);
+    dealers.back().connect(endpoint);
+  }
+  std::atomic<bool> abort{false};
+  std::atomic<bool> done{false};
+  double rate = 0;
+  workers w([&] { abort = true; });
+  w.spawn([&] {  // the server: echo every request to the DEALER it came from
+    zmq::message_t id, body;
+    while (!done.load()) {
+      if (!router.recv(id, zmq::recv_flags::none)) continue;
+      zmq_recv_retry(router, body, abort);
+      router.send(id, zmq::send_flags::sndmore);
+      router.send(body, zmq::send_flags::none);
+    }
+  });
+  w.spawn([&] {
+    const std::vector<char> payload(size, 'x');
+    std::vector<zmq::pollitem_t> items;
+    for (auto& d : dealers) items.push_back({d.handle(), 0, ZMQ_POLLIN, 0});
+    std::size_t sent = 0, received = 0;
+    const auto start = clock_type::now();
+    for (auto& d : dealers)
+      for (std::size_t i = 0; i < window && sent < total; ++i, ++sent)
+        d.send(zmq::const_buffer(payload.data(), payload.size()), zmq::send_flags::none);
+    zmq::message_t reply;
+    while (received < total) {
+      zmq::poll(items, std::chrono::milliseconds{zmq_retry_ms});
+      check_progress(abort, start, "zmq dealer/router: no replies (timeout)");
+      for (std::size_t i = 0; i < dealers.size(); ++i) {
+        if ((items[i].revents & ZMQ_POLLIN) == 0) continue;
+        while (dealers[i].recv(reply, zmq::recv_flags::dontwait)) {
+          ++received;
+          if (sent < total) {
+            dealers[i].send(zmq::const_buffer(payload.data(), payload.size()),
+                            zmq::send_flags::none);
+            ++sent;
+          }
+        }
+      }
+    }
+    rate = static_cast<double>(total) / seconds(clock_type::now() - start);
+    done = true;
+  });
+  w.join();
+  return rate;
+}
+
 latency naive_framing_rtt_under_load(std::uint64_t bulk_bytes, std::size_t request_size,
                                      std::size_t samples) {
   if (bulk_bytes == request_size)

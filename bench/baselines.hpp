@@ -61,6 +61,13 @@ double zmq_bulk_gbps(std::uint64_t total_bytes, std::size_t message_size);
 // last message.
 double zmq_small_msgs_per_sec(std::size_t count, std::size_t size);
 
+// ZeroMQ DEALER -> ROUTER echo over tcp://127.0.0.1: `connections` DEALER sockets (one client
+// thread polling them all, its own context), each keeping `window` requests of `size` bytes in
+// flight until `total` replies came back; the ROUTER (its own context and thread) echoes each.
+// Returns replies/s.
+double zmq_dealer_router_calls_per_sec(std::size_t connections, std::size_t window,
+                                       std::size_t total, std::size_t size);
+
 // Round trip of a small request on ONE TCP connection that also carries bulk messages, with a naive
 // length-prefixed protocol (4-byte big-endian length + payload, one whole message at a time, no
 // interleaving). A client thread writes bulk messages of `bulk_bytes` back to back; a second client

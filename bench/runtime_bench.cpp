@@ -625,6 +625,32 @@ int main(int argc, char** argv) {
                "<= 1.5x busy-poll raw TCP", v <= 1.5 * busy,
                {{"p99_us", median(p99)}, {"blocking_raw_tcp_p50_us", b}});
   }
+  if (wanted("P8")) {
+    // Calls of 100 B with 64 in flight per connection, 1 and 8 connections, against ZeroMQ
+    // DEALER -> ROUTER with the same window, alternating.
+    const std::size_t total = opt.quick ? 100'000 : 400'000;
+    for (std::size_t conns : {std::size_t{1}, std::size_t{8}}) {
+      std::vector<double> ours, zmq, ratio;
+      for (int r = 0; r < opt.reps; ++r) {
+        actors::runtime rt2{sys, two_loops};
+        double o = 0, z = 0;
+        if (r % 2 == 0) {
+          o = nb::endpoint_calls_per_sec(rt2, spill.path, conns, 64, total, 100);
+          z = nb::zmq_dealer_router_calls_per_sec(conns, 64, total, 100);
+        } else {
+          z = nb::zmq_dealer_router_calls_per_sec(conns, 64, total, 100);
+          o = nb::endpoint_calls_per_sec(rt2, spill.path, conns, 64, total, 100);
+        }
+        ours.push_back(o);
+        zmq.push_back(z);
+        ratio.push_back(o / z);
+      }
+      const auto q = median(ratio);
+      report.add("P8", median(ours), "calls/s", "zmq_dealer_router_echo_same_window", median(zmq),
+                 q, ">= 1x ZeroMQ", q >= 1.0,
+                 {{"connections", conns}, {"window", 64}, {"calls", total}, {"size", 100}});
+    }
+  }
   if (wanted("P9")) {
     // The endpoint's round trip beside P6's, alternating, on the same one spinning loop.
     const std::size_t samples = opt.quick ? 2000 : 10000;
