@@ -162,12 +162,19 @@ void connection::subscribe(event_sink sink) {
   // mailbox is then gone): a watcher on the actor's end tells the sink instead, once.
   auto end = shared_->end;
   auto transport = shared_->transport;
+  auto self = shared_->actor.address();  // weak: the functor lives inside the actor
   caf::actor_cast<caf::abstract_actor*>(shared_->impl)
-      ->attach_functor([end, sink, transport](const caf::error& why) {
+      ->attach_functor([end, sink, transport, self](const caf::error& why) {
         if (!end->first_telling(sink.address())) return;
         auto closed = end->get();
         if (!closed) closed = connection_closed{to_error_code(why), transport};
-        caf::anon_send(sink, closed_atom::value, std::move(*closed));
+        // As if the connection sent it: a sink that serves many connections tells them apart by
+        // the sender.
+        if (auto from = caf::actor_cast<caf::strong_actor_ptr>(self))
+          caf::send_as(caf::actor_cast<connection_actor>(from), sink, closed_atom::value,
+                       std::move(*closed));
+        else
+          caf::anon_send(sink, closed_atom::value, std::move(*closed));
       });
 }
 

@@ -238,3 +238,13 @@ TEST_F(endpoint_test, json_bodies_both_ways_and_a_body_that_does_not_decode_is_a
   EXPECT_EQ(bad.code, status::bad_request);
   EXPECT_NE(bad.reason.find("JSON"), std::string::npos) << bad.reason;
 }
+
+TEST_F(endpoint_test, a_call_on_a_connection_that_already_ended_fails_at_once) {
+  connect();
+  server_conn_.abort();
+  client_conn_.close();  // returns once the client's side has ended too
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = call("anything", "", 20s);
+  EXPECT_EQ(r.code, status::unavailable);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s) << "it waited for its deadline";
+}
