@@ -39,6 +39,7 @@ enum class schedule_error : std::uint8_t {
   none = 0,          ///< Scheduled.
   too_many_tasks,    ///< max_tasks tasks are live; nothing was scheduled.
   invalid_interval,  ///< schedule_every() with an interval of zero or less; nothing was scheduled.
+  stopped,           ///< The task scheduler actor has ended (never returned by the core itself).
 };
 
 /// What a schedule call returns: the new task's handle, or why there is none.
