@@ -1,4 +1,4 @@
-// The runtime benchmarks P1–P7, P9 and R2 (docs/BENCHMARKS.md): netcore over loopback TCP, each
+// The runtime benchmarks P1–P9 and R2 (docs/BENCHMARKS.md): netcore over loopback TCP, each
 // measured beside a baseline in the same run, alternating and repeated; medians are reported.
 // Writes one JSON object per line to the output file (default build/bench/results.jsonl).
 
