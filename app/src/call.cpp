@@ -121,10 +121,12 @@ bool responder_state::send(response r) {
   }
   // Straight to the connection (no hop through the dispatcher on the way back); the dispatcher
   // hears that the call is over.
+  const auto code = static_cast<std::uint16_t>(r.code);
+  auto reason = r.reason;
   if (call->wants_answer && !call->cancelled.load())
     caf::anon_send(call->connection, actors::send_atom::value, std::uint64_t{0},
                    answer_message(*call, std::move(r)));
-  caf::anon_send(call->dispatcher, respond_atom::value, call);
+  caf::anon_send(call->dispatcher, respond_atom::value, call, code, std::move(reason));
   return true;
 }
 

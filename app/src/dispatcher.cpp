@@ -48,6 +48,15 @@ struct dispatcher_state {
 
 using dispatcher_ptr = caf::stateful_actor<dispatcher_state>*;
 
+/// Reports `name` about `call` when the endpoint has an events actor.
+void report(dispatcher_ptr self, const char* name, const call_state& call, status code = status::ok,
+            std::string reason = {}) {
+  auto* ev = self->state.limits.ev;
+  if (!ev) return;
+  ev->emit(name, call_event{call.message.meta.route, call.message.id, call.connection.address(),
+                            code, std::move(reason)});
+}
+
 void answer(dispatcher_ptr self, const call_state& c, response r) {
   self->send(c.connection, actors::send_atom::value, std::uint64_t{0},
              answer_message(c, std::move(r)));
@@ -116,7 +125,9 @@ void on_request(dispatcher_ptr self, const actors::connection_actor& conn,
   call->message = std::move(m);
   call->connection = conn;
   call->dispatcher = caf::actor_cast<caf::actor>(self);
+  report(self, event_names::request, *call);
   auto refuse = [&](status code, std::string why) {
+    report(self, event_names::response, *call, code, why);
     if (call->wants_answer) answer(self, *call, response::error(code, std::move(why)));
   };
   if (s.active.size() >= s.limits.max_active_calls)
@@ -180,6 +191,7 @@ void on_delivery(dispatcher_ptr self, actors::delivery& d) {
       // The caller withdrew its request: the handler can see it, its answer is dropped.
       if (auto a = s.active.find(key); a != s.active.end()) {
         a->second->cancelled = true;
+        report(self, event_names::cancelled, *a->second, status::cancelled, "withdrawn");
         finish(self, a->second);
       }
       continue;
@@ -199,6 +211,7 @@ void on_closed(dispatcher_ptr self, const actors::connection_closed& c) {
   auto& s = self->state;
   const auto conn = self->current_sender() ? self->current_sender()->address() : caf::actor_addr{};
   s.ended.insert(conn);
+  if (s.limits.ev) s.limits.ev->emit(event_names::disconnected, connection_event{conn, c.reason});
   for (auto p = s.pending.begin(); p != s.pending.end();) {
     if (p->first.first != conn) {
       ++p;
@@ -279,16 +292,20 @@ caf::actor spawn_dispatcher(caf::actor_system& sys, std::shared_ptr<routing_hold
               auto call = a->second;
               call->deadline_task = {};
               call->cancelled = true;  // the caller gave up: a late answer is dropped
+              report(self, event_names::cancelled, *call, status::deadline_exceeded,
+                     "the caller's deadline passed");
               finish(self, call);
             }
           }
           rearm(self);
         },
-        [self](respond_atom, std::shared_ptr<call_state>& call) {
+        [self](respond_atom, std::shared_ptr<call_state>& call, std::uint16_t code,
+               std::string& reason) {
           // The responder sent the answer itself (unless the call was cancelled meanwhile).
           auto& s = self->state;
           auto a = s.active.find({call->connection.address(), call->message.id});
           if (a == s.active.end() || a->second != call) return;  // cancelled or expired
+          report(self, event_names::response, *call, static_cast<status>(code), std::move(reason));
           finish(self, call);
         },
     };

@@ -7,6 +7,8 @@
 
 #include "call_state.hpp"
 
+#include <netcore/app/events.hpp>
+
 #include <caf/actor_system.hpp>
 #include <caf/atom.hpp>
 
@@ -33,6 +35,7 @@ struct routing_holder {
 struct dispatcher_limits {
   std::size_t max_active_calls = 65'536;
   std::size_t max_pending_calls = 65'536;
+  events* ev = nullptr;  // where calls and ends are reported (endpoint_config::events)
 };
 
 /// Spawns the dispatcher of an endpoint.

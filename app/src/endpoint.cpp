@@ -34,11 +34,14 @@ endpoint::endpoint(actors::runtime& rt, endpoint_config config)
   detail::dispatcher_limits limits;
   limits.max_active_calls = config.max_active_calls;
   limits.max_pending_calls = config.max_pending_calls;
+  limits.ev = config.events;
   impl_->dispatcher = detail::spawn_dispatcher(rt.system(), impl_->routes, limits);
+  if (config.events) config.events->emit(event_names::started);
 }
 
 endpoint::~endpoint() {
   caf::anon_send_exit(impl_->dispatcher, caf::exit_reason::user_shutdown);
+  if (impl_->config.events) impl_->config.events->emit(event_names::stopped);
 }
 
 blueprint endpoint::root() {
@@ -74,6 +77,8 @@ void endpoint::serve(actors::connection& c) {
   }
   c.attach(caf::actor_cast<actors::delivery_sink>(impl_->dispatcher));
   c.subscribe(caf::actor_cast<actors::event_sink>(impl_->dispatcher));
+  if (impl_->config.events)
+    impl_->config.events->emit(event_names::connected, connection_event{c.actor().address(), {}});
 }
 
 void endpoint::call(actors::connection& c, actors::outgoing_message request,

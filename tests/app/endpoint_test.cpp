@@ -5,6 +5,7 @@
 #include <netcore/actors/runtime.hpp>
 #include <netcore/actors/scheduler_settings.hpp>
 #include <netcore/app/endpoint.hpp>
+#include <netcore/app/events.hpp>
 #include <netcore/app/payload.hpp>
 #include <netcore/app/route_errors.hpp>
 
@@ -13,6 +14,7 @@
 #include <caf/all.hpp>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -247,4 +249,48 @@ TEST_F(endpoint_test, a_call_on_a_connection_that_already_ended_fails_at_once) {
   auto r = call("anything", "", 20s);
   EXPECT_EQ(r.code, status::unavailable);
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s) << "it waited for its deadline";
+}
+
+TEST_F(endpoint_test, an_endpoint_reports_its_calls_and_connections_as_events) {
+  events ev{*sys_};
+  std::mutex m;
+  std::condition_variable cv;
+  std::vector<std::string> seen;
+  for (const char* name :
+       {event_names::started, event_names::connected, event_names::request, event_names::response,
+        event_names::disconnected, event_names::stopped}) {
+    ev.on(name, [&, name](const event& e) {
+      std::string line = name;
+      if (auto c = e.as<call_event>()) line += " " + c->route + " " + to_string(c->code);
+      std::lock_guard<std::mutex> guard{m};
+      seen.push_back(line);
+      cv.notify_all();
+    });
+  }
+  endpoint_config cfg;
+  cfg.events = &ev;
+  server_ = std::make_unique<endpoint>(*rt_, cfg);
+  ASSERT_FALSE(server_->handle("hello", [](const request&) { return response::text("hi"); }));
+  connect();
+  EXPECT_TRUE(call("hello", "").ok());
+  EXPECT_EQ(call("nowhere", "").code, status::not_found);
+  client_conn_.abort();
+  auto wait_for = [&](const std::string& line) {
+    std::unique_lock<std::mutex> guard{m};
+    return cv.wait_for(guard, 10s,
+                       [&] { return std::find(seen.begin(), seen.end(), line) != seen.end(); });
+  };
+  EXPECT_TRUE(wait_for("disconnected"));
+  server_.reset();  // before `ev`, which it reports to
+  EXPECT_TRUE(wait_for("stopped"));
+  std::lock_guard<std::mutex> guard{m};
+  const std::vector<std::string> want{"started",
+                                      "connected",
+                                      "request hello ok",
+                                      "response hello ok",
+                                      "request nowhere ok",
+                                      "response nowhere not_found",
+                                      "disconnected",
+                                      "stopped"};
+  EXPECT_EQ(seen, want);
 }

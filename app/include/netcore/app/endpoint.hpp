@@ -8,6 +8,7 @@
 #include <netcore/actors/runtime.hpp>
 #include <netcore/app/blueprint.hpp>
 #include <netcore/app/call.hpp>
+#include <netcore/app/events.hpp>
 #include <netcore/app/handlers.hpp>
 
 #include <chrono>
@@ -27,6 +28,10 @@ struct endpoint_config {
   std::size_t max_active_calls = 65'536;
   /// Calls this side made that wait for their answers; beyond: status::unavailable at once.
   std::size_t max_pending_calls = 65'536;
+  /// Where the endpoint reports what happens (event_names: started, connected, request,
+  /// response, cancelled, disconnected, stopped); not owned, must outlive the endpoint. None:
+  /// no events.
+  app::events* events = nullptr;
 };
 
 /// Owns a route table and a dispatcher actor. Thread-safe; routes can be added and removed while

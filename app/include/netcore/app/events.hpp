@@ -5,7 +5,10 @@
 // they subscribed; a handler that throws is isolated (the others still run) and reported as an
 // "error" event.
 
+#include <netcore/app/status.hpp>
+
 #include <caf/actor.hpp>
+#include <caf/actor_addr.hpp>
 #include <caf/actor_system.hpp>
 
 #include <any>
@@ -14,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <system_error>
 
 namespace netcore::app {
 
@@ -36,10 +40,34 @@ struct event_failure {
   std::string what;
 };
 
-/// Names of the events netcore itself emits (the payloads are documented where they are
-/// emitted); "error" carries an event_failure.
+/// Payload of an endpoint's request, response and cancelled events.
+struct call_event {
+  std::string route;
+  std::uint64_t id = 0;         ///< The caller's message id.
+  caf::actor_addr connection;   ///< The connection the call came on.
+  app::status code = status::ok;  ///< response: the answer's status (cancelled: why).
+  std::string reason;
+};
+
+/// Payload of an endpoint's connected and disconnected events.
+struct connection_event {
+  caf::actor_addr connection;
+  std::error_code reason;  ///< disconnected: why (empty: a clean close).
+};
+
+/// Names of the events netcore itself emits; "error" carries an event_failure. An endpoint
+/// given an events actor (endpoint_config::events) emits started and stopped (no payload),
+/// connected and disconnected (connection_event), request, response and cancelled
+/// (call_event: a request arrived, was answered, was withdrawn or outlived its deadline).
 namespace event_names {
 inline constexpr const char* error = "error";
+inline constexpr const char* started = "started";
+inline constexpr const char* stopped = "stopped";
+inline constexpr const char* connected = "connected";
+inline constexpr const char* disconnected = "disconnected";
+inline constexpr const char* request = "request";
+inline constexpr const char* response = "response";
+inline constexpr const char* cancelled = "cancelled";
 }  // namespace event_names
 
 using event_handler = std::function<void(const event&)>;
