@@ -44,6 +44,10 @@ struct dispatcher_state {
   std::map<std::uint64_t, deadline_of> deadlines;  // task id → what it ends
   std::optional<clock::time_point> armed;          // the time of the tick on its way
   std::uint64_t tick_generation = 0;
+  // stop(): new calls are refused while draining; the promises answer once none is running.
+  bool draining = false;
+  std::uint64_t drain_generation = 0;
+  std::vector<caf::typed_response_promise<std::uint64_t>> drain_waiters;
 };
 
 using dispatcher_ptr = caf::stateful_actor<dispatcher_state>*;
@@ -113,6 +117,10 @@ void finish(dispatcher_ptr self, const std::shared_ptr<call_state>& call) {
   auto r = s.running.find(call->handler_key);
   if (r != s.running.end() && r->second > 0 && --r->second == 0) s.running.erase(r);
   s.active.erase({call->connection.address(), call->message.id});
+  if (s.draining && s.active.empty()) {
+    for (auto& rp : s.drain_waiters) rp.deliver(std::uint64_t{0});
+    s.drain_waiters.clear();
+  }
 }
 
 /// A request (or a plain message) arrived: resolve its route and start its handler.
@@ -130,6 +138,7 @@ void on_request(dispatcher_ptr self, const actors::connection_actor& conn,
     report(self, event_names::response, *call, code, why);
     if (call->wants_answer) answer(self, *call, response::error(code, std::move(why)));
   };
+  if (s.draining) return refuse(status::unavailable, "the endpoint is stopping");
   if (s.active.size() >= s.limits.max_active_calls)
     return refuse(status::unavailable, "the server has too many calls running");
   auto snapshot = s.routes->load();
@@ -299,6 +308,33 @@ caf::actor spawn_dispatcher(caf::actor_system& sys, std::shared_ptr<routing_hold
           }
           rearm(self);
         },
+        [self](drain_calls_atom, caf::timespan deadline) -> caf::result<std::uint64_t> {
+          auto& s = self->state;
+          s.draining = true;
+          if (s.active.empty()) return std::uint64_t{0};
+          auto rp = self->make_response_promise<std::uint64_t>();
+          s.drain_waiters.push_back(rp);
+          self->delayed_send(self, deadline, drain_due_atom::value, ++s.drain_generation);
+          return rp;
+        },
+        [self](drain_due_atom, std::uint64_t generation) {
+          // The stop's deadline: what still runs is answered unavailable, its late answer dropped.
+          auto& s = self->state;
+          if (generation != s.drain_generation || s.drain_waiters.empty()) return;
+          auto waiters = std::move(s.drain_waiters);
+          s.drain_waiters.clear();
+          std::vector<std::shared_ptr<call_state>> forced;
+          for (auto& [key, call] : s.active) forced.push_back(call);
+          for (auto& call : forced) {
+            call->cancelled = true;
+            if (call->wants_answer)
+              answer(self, *call, response::error(status::unavailable, "the endpoint stopped"));
+            report(self, event_names::cancelled, *call, status::unavailable, "the endpoint stopped");
+            finish(self, call);
+          }
+          for (auto& rp : waiters) rp.deliver(static_cast<std::uint64_t>(forced.size()));
+        },
+        [self](resume_atom) { self->state.draining = false; },
         [self](respond_atom, std::shared_ptr<call_state>& call, std::uint16_t code,
                std::string& reason) {
           // The responder sent the answer itself (unless the call was cancelled meanwhile).

@@ -2,6 +2,7 @@
 
 #include "endpoint_core.hpp"
 
+#include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
 #include <limits>
@@ -109,6 +110,20 @@ std::error_code endpoint::send(actors::connection& c, actors::outgoing_message m
   message.meta.call.reset();
   auto r = c.send(std::move(message));
   return r ? std::error_code{} : r.error();
+}
+
+std::size_t endpoint::stop(std::chrono::milliseconds deadline) {
+  caf::scoped_actor self{impl_->rt->system()};
+  std::size_t forced = 0;
+  self->request(impl_->dispatcher, deadline + std::chrono::seconds{10}, detail::drain_calls_atom::value,
+                caf::timespan{deadline})
+      .receive([&](std::uint64_t n) { forced = static_cast<std::size_t>(n); },
+               [&](caf::error&) {});
+  return forced;
+}
+
+void endpoint::start() {
+  caf::anon_send(impl_->dispatcher, detail::resume_atom::value);
 }
 
 actors::delivery_sink endpoint::sink() const {

@@ -18,6 +18,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -293,4 +294,53 @@ TEST_F(endpoint_test, an_endpoint_reports_its_calls_and_connections_as_events) {
                                       "disconnected",
                                       "stopped"};
   EXPECT_EQ(seen, want);
+}
+
+TEST_F(endpoint_test, stop_drains_calls_in_flight_refuses_new_ones_and_start_takes_them_again) {
+  std::mutex m;
+  std::condition_variable cv;
+  std::vector<responder> held;
+  ASSERT_FALSE(server_->handle_async("hold", [&](const request&, responder rs) {
+    std::lock_guard<std::mutex> guard{m};
+    held.push_back(std::move(rs));
+    cv.notify_all();
+  }));
+  ASSERT_FALSE(server_->handle("quick", [](const request&) { return response::text("q"); }));
+  connect();
+  auto in_flight = client_->call(client_conn_, text_message("hold", ""));
+  {
+    std::unique_lock<std::mutex> guard{m};
+    ASSERT_TRUE(cv.wait_for(guard, 10s, [&] { return held.size() == 1; }));
+  }
+  // A graceful stop waits for the call in flight; meanwhile new calls are refused.
+  auto stopping = std::async(std::launch::async, [&] { return server_->stop(20s); });
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  reply refused;
+  do {
+    refused = call("quick", "");
+  } while (refused.ok() && std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(refused.code, status::unavailable);
+  EXPECT_EQ(stopping.wait_for(0s), std::future_status::timeout) << "stop() did not wait";
+  {
+    std::lock_guard<std::mutex> guard{m};
+    held[0].reply(response::text("finished"));
+  }
+  ASSERT_EQ(stopping.wait_for(10s), std::future_status::ready);
+  EXPECT_EQ(stopping.get(), 0u);  // nothing was cut off
+  ASSERT_EQ(in_flight.wait_for(10s), std::future_status::ready);
+  EXPECT_EQ(in_flight.get().text(), "finished");
+  // Started again, it answers; stopped with a short deadline, a call still running is cut off.
+  server_->start();
+  EXPECT_TRUE(call("quick", "").ok());
+  auto cut = client_->call(client_conn_, text_message("hold", ""));
+  {
+    std::unique_lock<std::mutex> guard{m};
+    ASSERT_TRUE(cv.wait_for(guard, 10s, [&] { return held.size() == 2; }));
+  }
+  EXPECT_EQ(server_->stop(100ms), 1u);
+  ASSERT_EQ(cut.wait_for(10s), std::future_status::ready);
+  EXPECT_EQ(cut.get().code, status::unavailable);
+  std::lock_guard<std::mutex> guard{m};
+  EXPECT_TRUE(held[1].cancelled());  // its answer would be dropped
+  held.clear();
 }

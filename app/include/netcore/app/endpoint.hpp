@@ -80,6 +80,14 @@ class endpoint {
   /// dropped). Errors: as connection::send().
   std::error_code send(actors::connection& c, actors::outgoing_message message);
 
+  /// Stops taking calls (new ones are answered status::unavailable) and waits until the calls
+  /// being answered are done, or `deadline` passed: those still running are then answered
+  /// unavailable (their late answers dropped). Returns how many were cut off that way. The
+  /// connections stay served; start() takes calls again.
+  std::size_t stop(std::chrono::milliseconds deadline);
+  /// Takes calls again after stop().
+  void start();
+
   /// The dispatcher: connections deliver to it (as a delivery_sink) and report to it (as an
   /// event_sink).
   actors::delivery_sink sink() const;
