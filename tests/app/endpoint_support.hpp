@@ -11,12 +11,48 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 namespace netcore::app::test {
 
 using namespace std::chrono_literals;
+
+/// A handler that keeps every responder it is given, for tests that answer later (or never).
+class held_calls {
+ public:
+  /// The handler; `look` (optional) sees each request first.
+  handler keep(std::function<void(const request&)> look = {}) {
+    return [this, look](const request& req, responder rs) {
+      if (look) look(req);
+      std::lock_guard<std::mutex> guard{mutex_};
+      held_.push_back(std::move(rs));
+      cv_.notify_all();
+    };
+  }
+  /// Waits until `n` calls are held.
+  bool wait(std::size_t n, std::chrono::milliseconds timeout = 10s) {
+    std::unique_lock<std::mutex> guard{mutex_};
+    return cv_.wait_for(guard, timeout, [&] { return held_.size() >= n; });
+  }
+  /// The responder of the `i`-th call held.
+  responder at(std::size_t i) {
+    std::lock_guard<std::mutex> guard{mutex_};
+    return held_.at(i);
+  }
+  /// Drops every responder still held (their calls are then answered internal).
+  void clear() {
+    std::lock_guard<std::mutex> guard{mutex_};
+    held_.clear();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::vector<responder> held_;
+};
 
 /// A server endpoint and a client endpoint; connect() joins them (the server serves its end).
 class endpoint_pair : public ::testing::Test {

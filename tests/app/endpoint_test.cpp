@@ -90,15 +90,9 @@ TEST_F(endpoint_test, a_responder_dropped_unanswered_answers_internal) {
 }
 
 TEST_F(endpoint_test, a_late_handler_costs_the_caller_its_deadline_and_sees_the_cancel) {
-  std::mutex m;
-  std::condition_variable cv;
-  std::vector<responder> held;
-  ASSERT_FALSE(server_->handle_async("slow", [&](const request& req, responder rs) {
-    EXPECT_TRUE(req.deadline().has_value());
-    std::lock_guard<std::mutex> guard{m};
-    held.push_back(std::move(rs));
-    cv.notify_all();
-  }));
+  test::held_calls held;
+  ASSERT_FALSE(server_->handle_async(
+      "slow", held.keep([](const request& req) { EXPECT_TRUE(req.deadline().has_value()); })));
   connect();
   const auto t0 = std::chrono::steady_clock::now();
   auto r = call("slow", "", 200ms);
@@ -106,16 +100,13 @@ TEST_F(endpoint_test, a_late_handler_costs_the_caller_its_deadline_and_sees_the_
   EXPECT_GE(std::chrono::steady_clock::now() - t0, 200ms);
   // The withdrawal reached the handler's side: its responder says so, and a late answer is
   // dropped rather than delivered.
-  std::unique_lock<std::mutex> guard{m};
-  ASSERT_TRUE(cv.wait_for(guard, 10s, [&] { return !held.empty(); }));
+  ASSERT_TRUE(held.wait(1));
+  auto late = held.at(0);
   const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (!held[0].cancelled() && std::chrono::steady_clock::now() < deadline) {
-    guard.unlock();
+  while (!late.cancelled() && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(1ms);
-    guard.lock();
-  }
-  EXPECT_TRUE(held[0].cancelled());
-  EXPECT_TRUE(held[0].reply(response::text("too late")));
+  EXPECT_TRUE(late.cancelled());
+  EXPECT_TRUE(late.reply(response::text("too late")));
   held.clear();
 }
 
@@ -135,32 +126,17 @@ TEST_F(endpoint_test, many_concurrent_calls_each_get_their_own_answer) {
 }
 
 TEST_F(endpoint_test, a_route_at_its_concurrency_limit_answers_unavailable) {
-  std::mutex m;
-  std::condition_variable cv;
-  std::vector<responder> held;
+  test::held_calls held;
   route_options one;
   one.max_concurrency = 1;
-  ASSERT_FALSE(server_->handle_async(
-      "single",
-      [&](const request&, responder rs) {
-        std::lock_guard<std::mutex> guard{m};
-        held.push_back(std::move(rs));
-        cv.notify_all();
-      },
-      one));
+  ASSERT_FALSE(server_->handle_async("single", held.keep(), one));
   connect();
   auto first = client_->call(client_conn_, text_message("single", "1"));
-  {
-    std::unique_lock<std::mutex> guard{m};
-    ASSERT_TRUE(cv.wait_for(guard, 10s, [&] { return held.size() == 1; }));
-  }
+  ASSERT_TRUE(held.wait(1));
   auto second = call("single", "2");
   EXPECT_EQ(second.code, status::unavailable);
-  {
-    std::lock_guard<std::mutex> guard{m};
-    held[0].reply(response::text("one"));
-    held.clear();
-  }
+  held.at(0).reply(response::text("one"));
+  held.clear();
   ASSERT_EQ(first.wait_for(10s), std::future_status::ready);
   EXPECT_EQ(first.get().text(), "one");
 }
@@ -191,24 +167,14 @@ TEST_F(endpoint_test, a_blocking_handler_does_not_hold_up_the_others) {
 }
 
 TEST_F(endpoint_test, calls_waiting_when_the_connection_ends_fail_unavailable) {
-  std::mutex m;
-  std::condition_variable cv;
-  std::vector<responder> held;
-  ASSERT_FALSE(server_->handle_async("never", [&](const request&, responder rs) {
-    std::lock_guard<std::mutex> guard{m};
-    held.push_back(std::move(rs));
-    cv.notify_all();
-  }));
+  test::held_calls held;
+  ASSERT_FALSE(server_->handle_async("never", held.keep()));
   connect();
   auto f = client_->call(client_conn_, text_message("never", ""), 20s);
-  {
-    std::unique_lock<std::mutex> guard{m};
-    ASSERT_TRUE(cv.wait_for(guard, 10s, [&] { return held.size() == 1; }));
-  }
+  ASSERT_TRUE(held.wait(1));
   server_conn_.abort();
   ASSERT_EQ(f.wait_for(10s), std::future_status::ready);
   EXPECT_EQ(f.get().code, status::unavailable);
-  std::lock_guard<std::mutex> guard{m};
   held.clear();
 }
 
@@ -297,21 +263,12 @@ TEST_F(endpoint_test, an_endpoint_reports_its_calls_and_connections_as_events) {
 }
 
 TEST_F(endpoint_test, stop_drains_calls_in_flight_refuses_new_ones_and_start_takes_them_again) {
-  std::mutex m;
-  std::condition_variable cv;
-  std::vector<responder> held;
-  ASSERT_FALSE(server_->handle_async("hold", [&](const request&, responder rs) {
-    std::lock_guard<std::mutex> guard{m};
-    held.push_back(std::move(rs));
-    cv.notify_all();
-  }));
+  test::held_calls held;
+  ASSERT_FALSE(server_->handle_async("hold", held.keep()));
   ASSERT_FALSE(server_->handle("quick", [](const request&) { return response::text("q"); }));
   connect();
   auto in_flight = client_->call(client_conn_, text_message("hold", ""));
-  {
-    std::unique_lock<std::mutex> guard{m};
-    ASSERT_TRUE(cv.wait_for(guard, 10s, [&] { return held.size() == 1; }));
-  }
+  ASSERT_TRUE(held.wait(1));
   // A graceful stop waits for the call in flight; meanwhile new calls are refused.
   auto stopping = std::async(std::launch::async, [&] { return server_->stop(20s); });
   const auto deadline = std::chrono::steady_clock::now() + 10s;
@@ -321,10 +278,7 @@ TEST_F(endpoint_test, stop_drains_calls_in_flight_refuses_new_ones_and_start_tak
   } while (refused.ok() && std::chrono::steady_clock::now() < deadline);
   EXPECT_EQ(refused.code, status::unavailable);
   EXPECT_EQ(stopping.wait_for(0s), std::future_status::timeout) << "stop() did not wait";
-  {
-    std::lock_guard<std::mutex> guard{m};
-    held[0].reply(response::text("finished"));
-  }
+  held.at(0).reply(response::text("finished"));
   ASSERT_EQ(stopping.wait_for(10s), std::future_status::ready);
   EXPECT_EQ(stopping.get(), 0u);  // nothing was cut off
   ASSERT_EQ(in_flight.wait_for(10s), std::future_status::ready);
@@ -333,14 +287,10 @@ TEST_F(endpoint_test, stop_drains_calls_in_flight_refuses_new_ones_and_start_tak
   server_->start();
   EXPECT_TRUE(call("quick", "").ok());
   auto cut = client_->call(client_conn_, text_message("hold", ""));
-  {
-    std::unique_lock<std::mutex> guard{m};
-    ASSERT_TRUE(cv.wait_for(guard, 10s, [&] { return held.size() == 2; }));
-  }
+  ASSERT_TRUE(held.wait(2));
   EXPECT_EQ(server_->stop(100ms), 1u);
   ASSERT_EQ(cut.wait_for(10s), std::future_status::ready);
   EXPECT_EQ(cut.get().code, status::unavailable);
-  std::lock_guard<std::mutex> guard{m};
-  EXPECT_TRUE(held[1].cancelled());  // its answer would be dropped
+  EXPECT_TRUE(held.at(1).cancelled());  // its answer would be dropped
   held.clear();
 }
