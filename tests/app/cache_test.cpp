@@ -4,6 +4,7 @@
 // superseded loads, the waiter bound and the counters. A last group runs on CAF's real scheduler:
 // a blocking computation in a detached actor with a caller waiting on another thread, and the
 // timer on the real clock.
+// Covers app/src/cache.cpp.
 
 #include <netcore/app/cache.hpp>
 

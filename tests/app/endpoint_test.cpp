@@ -1,6 +1,6 @@
 // Endpoints over real connections (TCP on loopback): routes, request/response paired by the
 // protocol, statuses, deadlines and cancellation, handlers that throw or forget to answer.
-// Covers app/src/endpoint.cpp, app/src/dispatcher.cpp and app/src/call.cpp.
+// Covers app/src/endpoint.cpp, app/src/dispatcher.cpp, app/src/call.cpp and app/src/payload.cpp.
 
 #include <netcore/actors/runtime.hpp>
 #include <netcore/actors/scheduler_settings.hpp>

@@ -1,6 +1,7 @@
 // The route table: exact matches, blueprint scopes applied only to their own routes, the order
 // of middleware and hooks, default handlers by whole-segment prefix, registration and removal,
 // name validation and limits.
+// Covers app/src/route_table.cpp and app/src/route_errors.cpp.
 
 #include <netcore/app/route_table.hpp>
 

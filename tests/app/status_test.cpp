@@ -1,4 +1,5 @@
 // The response statuses: fixed wire values, names, and their std::error_code view.
+// Covers app/src/status.cpp.
 
 #include <netcore/app/status.hpp>
 

@@ -1,6 +1,7 @@
 // The task scheduler actor and its plain C++ handle on CAF's deterministic test scheduler, in
 // virtual time: when tasks run (after, at, every, priority), cancellation, tasks that schedule
 // and cancel tasks, failures, bounds, and that one timer serves every task.
+// Covers app/src/task_scheduler.cpp.
 
 #include <netcore/app/task_scheduler.hpp>
 
