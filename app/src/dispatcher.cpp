@@ -133,7 +133,7 @@ void on_request(dispatcher_ptr self, const actors::connection_actor& conn,
   call->message = std::move(m);
   call->connection = conn;
   call->dispatcher = caf::actor_cast<caf::actor>(self);
-  report(self, event_names::request, *call);
+  report(self, call->wants_answer ? event_names::request : event_names::message_received, *call);
   auto refuse = [&](status code, std::string why) {
     report(self, event_names::response, *call, code, why);
     if (call->wants_answer) answer(self, *call, response::error(code, std::move(why)));
@@ -341,7 +341,9 @@ caf::actor spawn_dispatcher(caf::actor_system& sys, std::shared_ptr<routing_hold
           auto& s = self->state;
           auto a = s.active.find({call->connection.address(), call->message.id});
           if (a == s.active.end() || a->second != call) return;  // cancelled or expired
-          report(self, event_names::response, *call, static_cast<status>(code), std::move(reason));
+          if (call->wants_answer)
+            report(self, event_names::response, *call, static_cast<status>(code),
+                   std::move(reason));
           finish(self, call);
         },
     };

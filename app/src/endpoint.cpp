@@ -108,8 +108,13 @@ std::future<reply> endpoint::call(actors::connection& c, actors::outgoing_messag
 std::error_code endpoint::send(actors::connection& c, actors::outgoing_message message) {
   serve(c);
   message.meta.call.reset();
+  auto route = message.meta.route;
   auto r = c.send(std::move(message));
-  return r ? std::error_code{} : r.error();
+  if (!r) return r.error();
+  if (impl_->config.events)
+    impl_->config.events->emit(event_names::message_sent,
+                               call_event{std::move(route), *r, c.actor().address(), {}, {}});
+  return {};
 }
 
 std::size_t endpoint::stop(std::chrono::milliseconds deadline) {

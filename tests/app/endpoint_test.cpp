@@ -225,7 +225,8 @@ TEST_F(endpoint_test, an_endpoint_reports_its_calls_and_connections_as_events) {
   std::vector<std::string> seen;
   for (const char* name :
        {event_names::started, event_names::connected, event_names::request, event_names::response,
-        event_names::disconnected, event_names::stopped}) {
+        event_names::message_sent, event_names::message_received, event_names::disconnected,
+        event_names::stopped}) {
     ev.on(name, [&, name](const event& e) {
       std::string line = name;
       if (auto c = e.as<call_event>()) line += " " + c->route + " " + to_string(c->code);
@@ -241,12 +242,17 @@ TEST_F(endpoint_test, an_endpoint_reports_its_calls_and_connections_as_events) {
   connect();
   EXPECT_TRUE(call("hello", "").ok());
   EXPECT_EQ(call("nowhere", "").code, status::not_found);
-  client_conn_.abort();
+  // A one-way message from the server's side (the client's endpoint has no such route).
+  ASSERT_FALSE(server_->send(server_conn_, text_message("notice", "n")));
+  // And one from the client to the server's "hello" route: its handler runs, nothing answers.
+  ASSERT_FALSE(client_->send(client_conn_, text_message("hello", "one-way")));
   auto wait_for = [&](const std::string& line) {
     std::unique_lock<std::mutex> guard{m};
     return cv.wait_for(guard, 10s,
                        [&] { return std::find(seen.begin(), seen.end(), line) != seen.end(); });
   };
+  EXPECT_TRUE(wait_for("message_received hello ok"));
+  client_conn_.abort();
   EXPECT_TRUE(wait_for("disconnected"));
   server_.reset();  // before `ev`, which it reports to
   EXPECT_TRUE(wait_for("stopped"));
@@ -257,6 +263,8 @@ TEST_F(endpoint_test, an_endpoint_reports_its_calls_and_connections_as_events) {
                                       "response hello ok",
                                       "request nowhere ok",
                                       "response nowhere not_found",
+                                      "message_sent notice ok",
+                                      "message_received hello ok",
                                       "disconnected",
                                       "stopped"};
   EXPECT_EQ(seen, want);

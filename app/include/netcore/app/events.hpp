@@ -58,7 +58,8 @@ struct connection_event {
 /// Names of the events netcore itself emits; "error" carries an event_failure. An endpoint
 /// given an events actor (endpoint_config::events) emits started and stopped (no payload),
 /// connected and disconnected (connection_event), request, response and cancelled
-/// (call_event: a request arrived, was answered, was withdrawn or outlived its deadline).
+/// (call_event: a request arrived, was answered, was withdrawn or outlived its deadline), and
+/// message_sent / message_received for one-way messages (call_event, code ok).
 namespace event_names {
 inline constexpr const char* error = "error";
 inline constexpr const char* started = "started";
@@ -68,6 +69,8 @@ inline constexpr const char* disconnected = "disconnected";
 inline constexpr const char* request = "request";
 inline constexpr const char* response = "response";
 inline constexpr const char* cancelled = "cancelled";
+inline constexpr const char* message_sent = "message_sent";          ///< endpoint::send()
+inline constexpr const char* message_received = "message_received";  ///< a one-way message
 }  // namespace event_names
 
 using event_handler = std::function<void(const event&)>;
