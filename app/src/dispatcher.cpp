@@ -48,6 +48,14 @@ struct dispatcher_state {
   bool draining = false;
   std::uint64_t drain_generation = 0;
   std::vector<caf::typed_response_promise<std::uint64_t>> drain_waiters;
+
+  /// The endpoint is gone: every call still waiting hears so (no future is left broken, no
+  /// callback uncalled).
+  ~dispatcher_state() {
+    auto left = std::move(pending);
+    for (auto& [key, call] : left)
+      call.pending->done(reply::failed(status::unavailable, "the endpoint was destroyed"));
+  }
 };
 
 using dispatcher_ptr = caf::stateful_actor<dispatcher_state>*;

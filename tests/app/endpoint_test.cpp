@@ -302,3 +302,16 @@ TEST_F(endpoint_test, stop_drains_calls_in_flight_refuses_new_ones_and_start_tak
   EXPECT_TRUE(held.at(1).cancelled());  // its answer would be dropped
   held.clear();
 }
+
+TEST_F(endpoint_test, calls_waiting_when_their_endpoint_is_destroyed_fail_unavailable) {
+  test::held_calls held;
+  ASSERT_FALSE(server_->handle_async("never", held.keep()));
+  connect();
+  auto f = client_->call(client_conn_, text_message("never", ""), 20s);
+  ASSERT_TRUE(held.wait(1));
+  client_.reset();
+  ASSERT_EQ(f.wait_for(10s), std::future_status::ready);
+  auto r = f.get();  // a reply, not a broken promise
+  EXPECT_EQ(r.code, status::unavailable);
+  held.clear();
+}
