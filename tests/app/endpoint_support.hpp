@@ -56,7 +56,7 @@ class held_calls {
 
 /// A server endpoint and a client endpoint; connect() joins them (the server serves its end).
 class endpoint_pair : public ::testing::Test {
- protected:
+ public:
   endpoint_pair() {
     actors::apply(cfg_);
     cfg_.set("logger.verbosity", caf::atom("quiet"));

@@ -166,16 +166,33 @@ TEST_F(endpoint_test, a_blocking_handler_does_not_hold_up_the_others) {
   }
 }
 
-TEST_F(endpoint_test, calls_waiting_when_the_connection_ends_fail_unavailable) {
+namespace {
+
+/// A call held by its handler when `end` runs (the connection's end, the endpoint's) is
+/// answered unavailable: a reply, not a broken promise.
+void held_call_fails_unavailable_when(test::endpoint_pair& t, endpoint& server, endpoint& client,
+                                      actors::connection& conn, const std::function<void()>& end) {
   test::held_calls held;
-  ASSERT_FALSE(server_->handle_async("never", held.keep()));
-  connect();
-  auto f = client_->call(client_conn_, text_message("never", ""), 20s);
+  ASSERT_FALSE(server.handle_async("never", held.keep()));
+  t.connect();
+  auto f = client.call(conn, text_message("never", ""), 20s);
   ASSERT_TRUE(held.wait(1));
-  server_conn_.abort();
+  end();
   ASSERT_EQ(f.wait_for(10s), std::future_status::ready);
   EXPECT_EQ(f.get().code, status::unavailable);
   held.clear();
+}
+
+}  // namespace
+
+TEST_F(endpoint_test, calls_waiting_when_the_connection_ends_fail_unavailable) {
+  held_call_fails_unavailable_when(*this, *server_, *client_, client_conn_,
+                                   [&] { server_conn_.abort(); });
+}
+
+TEST_F(endpoint_test, calls_waiting_when_their_endpoint_is_destroyed_fail_unavailable) {
+  auto& client = *client_;
+  held_call_fails_unavailable_when(*this, *server_, client, client_conn_, [&] { client_.reset(); });
 }
 
 TEST_F(endpoint_test, route_names_are_checked_and_routes_removed_at_run_time) {
@@ -300,18 +317,5 @@ TEST_F(endpoint_test, stop_drains_calls_in_flight_refuses_new_ones_and_start_tak
   ASSERT_EQ(cut.wait_for(10s), std::future_status::ready);
   EXPECT_EQ(cut.get().code, status::unavailable);
   EXPECT_TRUE(held.at(1).cancelled());  // its answer would be dropped
-  held.clear();
-}
-
-TEST_F(endpoint_test, calls_waiting_when_their_endpoint_is_destroyed_fail_unavailable) {
-  test::held_calls held;
-  ASSERT_FALSE(server_->handle_async("never", held.keep()));
-  connect();
-  auto f = client_->call(client_conn_, text_message("never", ""), 20s);
-  ASSERT_TRUE(held.wait(1));
-  client_.reset();
-  ASSERT_EQ(f.wait_for(10s), std::future_status::ready);
-  auto r = f.get();  // a reply, not a broken promise
-  EXPECT_EQ(r.code, status::unavailable);
   held.clear();
 }
