@@ -64,26 +64,23 @@ std::error_code blueprint::remove_group() {
 
 std::error_code blueprint::use(middleware m) {
   if (!core_) return no_scope();
-  return core_->add_piece(id_, &detail::routing::middleware_fns, std::move(m),
-                          [](route_table& t, std::uint32_t in, std::uint64_t id) {
-                            return t.add_middleware(in, id);
-                          });
+  return core_->add_piece(
+      id_, &detail::routing::middleware_fns, std::move(m),
+      [](route_table& t, std::uint32_t in, std::uint64_t id) { return t.add_middleware(in, id); });
 }
 
 std::error_code blueprint::before(before_hook h) {
   if (!core_) return no_scope();
-  return core_->add_piece(id_, &detail::routing::before_fns, std::move(h),
-                          [](route_table& t, std::uint32_t in, std::uint64_t id) {
-                            return t.add_before_hook(in, id);
-                          });
+  return core_->add_piece(
+      id_, &detail::routing::before_fns, std::move(h),
+      [](route_table& t, std::uint32_t in, std::uint64_t id) { return t.add_before_hook(in, id); });
 }
 
 std::error_code blueprint::after(after_hook h) {
   if (!core_) return no_scope();
-  return core_->add_piece(id_, &detail::routing::after_fns, std::move(h),
-                          [](route_table& t, std::uint32_t in, std::uint64_t id) {
-                            return t.add_after_hook(in, id);
-                          });
+  return core_->add_piece(
+      id_, &detail::routing::after_fns, std::move(h),
+      [](route_table& t, std::uint32_t in, std::uint64_t id) { return t.add_after_hook(in, id); });
 }
 
 std::error_code blueprint::on_error(error_handler h) {

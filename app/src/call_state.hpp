@@ -13,11 +13,11 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 
 #include <atomic>
-#include <mutex>
-#include <vector>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <unordered_map>
+#include <vector>
 
 namespace netcore::app {
 

@@ -337,7 +337,8 @@ caf::actor spawn_dispatcher(caf::actor_system& sys, std::shared_ptr<routing_hold
             call->cancelled = true;
             if (call->wants_answer)
               answer(self, *call, response::error(status::unavailable, "the endpoint stopped"));
-            report(self, event_names::cancelled, *call, status::unavailable, "the endpoint stopped");
+            report(self, event_names::cancelled, *call, status::unavailable,
+                   "the endpoint stopped");
             finish(self, call);
           }
           for (auto& rp : waiters) rp.deliver(static_cast<std::uint64_t>(forced.size()));

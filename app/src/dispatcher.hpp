@@ -18,12 +18,12 @@
 
 namespace netcore::app::detail {
 
-using call_atom = caf::atom_constant<caf::atom("ap_call")>;            // a call to make
-using respond_atom = caf::atom_constant<caf::atom("ap_respond")>;      // a handler's answer
-using expire_atom = caf::atom_constant<caf::atom("ap_expire")>;        // the deadline timer
-using drain_calls_atom = caf::atom_constant<caf::atom("ap_drain")>;    // stop within a deadline
-using drain_due_atom = caf::atom_constant<caf::atom("ap_draind")>;     // the stop's deadline
-using resume_atom = caf::atom_constant<caf::atom("ap_resume")>;        // take calls again
+using call_atom = caf::atom_constant<caf::atom("ap_call")>;          // a call to make
+using respond_atom = caf::atom_constant<caf::atom("ap_respond")>;    // a handler's answer
+using expire_atom = caf::atom_constant<caf::atom("ap_expire")>;      // the deadline timer
+using drain_calls_atom = caf::atom_constant<caf::atom("ap_drain")>;  // stop within a deadline
+using drain_due_atom = caf::atom_constant<caf::atom("ap_draind")>;   // the stop's deadline
+using resume_atom = caf::atom_constant<caf::atom("ap_resume")>;      // take calls again
 
 /// The routes as the dispatcher reads them: replaced whole by the endpoint (atomic shared_ptr
 /// load and store; readers never lock).

@@ -120,10 +120,9 @@ std::error_code endpoint::send(actors::connection& c, actors::outgoing_message m
 std::size_t endpoint::stop(std::chrono::milliseconds deadline) {
   caf::scoped_actor self{impl_->rt->system()};
   std::size_t forced = 0;
-  self->request(impl_->dispatcher, deadline + std::chrono::seconds{10}, detail::drain_calls_atom::value,
-                caf::timespan{deadline})
-      .receive([&](std::uint64_t n) { forced = static_cast<std::size_t>(n); },
-               [&](caf::error&) {});
+  self->request(impl_->dispatcher, deadline + std::chrono::seconds{10},
+                detail::drain_calls_atom::value, caf::timespan{deadline})
+      .receive([&](std::uint64_t n) { forced = static_cast<std::size_t>(n); }, [&](caf::error&) {});
   return forced;
 }
 

@@ -43,8 +43,8 @@ struct event_failure {
 /// Payload of an endpoint's request, response and cancelled events.
 struct call_event {
   std::string route;
-  std::uint64_t id = 0;         ///< The caller's message id.
-  caf::actor_addr connection;   ///< The connection the call came on.
+  std::uint64_t id = 0;           ///< The caller's message id.
+  caf::actor_addr connection;     ///< The connection the call came on.
   app::status code = status::ok;  ///< response: the answer's status (cancelled: why).
   std::string reason;
 };

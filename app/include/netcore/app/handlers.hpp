@@ -1,7 +1,7 @@
 #pragma once
 
-// Handlers, how they run, and what runs around them, in which order (docs/ARCHITECTURE.md, "The application
-// layer"): for a route in blueprint B nested in blueprint A of endpoint E,
+// Handlers, how they run, and what runs around them, in which order (docs/ARCHITECTURE.md, "The
+// application layer"): for a route in blueprint B nested in blueprint A of endpoint E,
 //
 //   middleware   E → A → B → the route's own (an onion: each calls `next` to go inward)
 //   before hooks E → A → B, the first that answers ends the request

@@ -12,17 +12,17 @@ namespace netcore::app {
 
 /// A response's status. The values travel on the wire (u16) and never change meaning.
 enum class status : std::uint16_t {
-  ok = 0,                  ///< The handler answered.
-  not_found = 1,           ///< No route (and no default handler) for the request.
-  bad_request = 2,         ///< The request was malformed (e.g. its body did not decode).
-  deadline_exceeded = 3,   ///< The request's deadline passed before an answer.
-  cancelled = 4,           ///< The caller cancelled the request.
-  unavailable = 5,         ///< The server cannot take it now (concurrency limit, shutting down,
-                           ///< disconnected): a retry may succeed.
-  too_large = 6,           ///< The request or its answer exceeds a size limit.
-  internal = 7,            ///< The handler failed (threw, or dropped its promise).
-  unauthenticated = 8,     ///< The peer is not known.
-  permission_denied = 9,   ///< The peer is known but may not do this.
+  ok = 0,                    ///< The handler answered.
+  not_found = 1,             ///< No route (and no default handler) for the request.
+  bad_request = 2,           ///< The request was malformed (e.g. its body did not decode).
+  deadline_exceeded = 3,     ///< The request's deadline passed before an answer.
+  cancelled = 4,             ///< The caller cancelled the request.
+  unavailable = 5,           ///< The server cannot take it now (concurrency limit, shutting down,
+                             ///< disconnected): a retry may succeed.
+  too_large = 6,             ///< The request or its answer exceeds a size limit.
+  internal = 7,              ///< The handler failed (threw, or dropped its promise).
+  unauthenticated = 8,       ///< The peer is not known.
+  permission_denied = 9,     ///< The peer is known but may not do this.
   application_first = 1000,  ///< The first status an application may define for itself.
 };
 
