@@ -37,7 +37,8 @@ struct dispatcher_state {
   std::map<call_key, std::shared_ptr<call_state>> active;  // requests being answered
   std::map<call_key, outgoing_call> pending;               // calls waiting for a response
   std::map<std::uint64_t, std::size_t> running;            // handler key → calls running
-  std::set<caf::actor_addr> ended;                         // connections known to be gone
+  std::shared_ptr<served_set> served;                      // the endpoint's, live ones only
+  std::set<caf::actor_addr> watched;  // monitored connections this side calls on (live ones)
   // Every deadline, on one timer: CAF's delayed messages cannot be cancelled and would keep each
   // call (and its body) alive until its deadline, answered or not.
   task_scheduler_core timers;
@@ -224,11 +225,15 @@ void on_delivery(dispatcher_ptr self, actors::delivery& d) {
   // learns of it through its own send's outcome (the CANCEL) or its deadline.
 }
 
-void on_closed(dispatcher_ptr self, const actors::connection_closed& c) {
+/// The connection `conn` ended (its closed event, or the end of the actor we monitor): its
+/// calls fail, its requests are cancelled, and nothing about it is kept.
+void connection_gone(dispatcher_ptr self, const caf::actor_addr& conn, const std::error_code& why) {
   auto& s = self->state;
-  const auto conn = self->current_sender() ? self->current_sender()->address() : caf::actor_addr{};
-  s.ended.insert(conn);
-  if (s.limits.ev) s.limits.ev->emit(event_names::disconnected, connection_event{conn, c.reason});
+  if (s.served) {
+    std::lock_guard<std::mutex> guard{s.served->mutex};
+    s.served->connections.erase(conn);
+  }
+  s.watched.erase(conn);
   for (auto p = s.pending.begin(); p != s.pending.end();) {
     if (p->first.first != conn) {
       ++p;
@@ -237,7 +242,7 @@ void on_closed(dispatcher_ptr self, const actors::connection_closed& c) {
     auto pending = std::move(p->second.pending);
     drop_deadline(self, p->second.deadline);
     p = s.pending.erase(p);
-    pending->done(reply::failed(status::unavailable, "connection closed: " + c.reason.message()));
+    pending->done(reply::failed(status::unavailable, "connection closed: " + why.message()));
   }
   for (auto a = s.active.begin(); a != s.active.end();) {
     if (a->first.first != conn) {
@@ -251,13 +256,32 @@ void on_closed(dispatcher_ptr self, const actors::connection_closed& c) {
   }
 }
 
+void on_closed(dispatcher_ptr self, const actors::connection_closed& c) {
+  auto& s = self->state;
+  const auto conn = self->current_sender() ? self->current_sender()->address() : caf::actor_addr{};
+  // A sink told of an end may hear of it twice (the closed event, the monitor): once is enough.
+  const bool known = s.served && [&] {
+    std::lock_guard<std::mutex> guard{s.served->mutex};
+    return s.served->connections.count(conn) != 0;
+  }();
+  if ((known || s.watched.count(conn) != 0) && s.limits.ev)
+    s.limits.ev->emit(event_names::disconnected, connection_event{conn, c.reason});
+  connection_gone(self, conn, c.reason);
+}
+
 }  // namespace
 
 caf::actor spawn_dispatcher(caf::actor_system& sys, std::shared_ptr<routing_holder> routes,
-                            dispatcher_limits limits) {
-  return sys.spawn([routes, limits](dispatcher_ptr self) -> caf::behavior {
+                            std::shared_ptr<served_set> served, dispatcher_limits limits) {
+  return sys.spawn([routes, served, limits](dispatcher_ptr self) -> caf::behavior {
     self->state.routes = routes;
+    self->state.served = served;
     self->state.limits = limits;
+    // A connection this side calls on is monitored: its end (also an end that came before the
+    // call) fails the calls waiting on it.
+    self->set_down_handler([self](caf::down_msg& m) {
+      connection_gone(self, m.source, std::error_code{runtime_errc::closed});
+    });
     return {
         [self](actors::deliver_atom, actors::delivery& d) {
           on_delivery(self, d);
@@ -277,11 +301,10 @@ caf::actor spawn_dispatcher(caf::actor_system& sys, std::shared_ptr<routing_hold
                std::shared_ptr<pending_call>& pending) {
           auto& s = self->state;
           const call_key key{conn.address(), id};
-          if (s.ended.count(key.first) != 0)
-            return pending->done(reply::failed(status::unavailable, "connection closed"));
           if (s.pending.size() >= s.limits.max_pending_calls)
             return pending->done(
                 reply::failed(status::unavailable, "too many calls waiting for answers"));
+          if (s.watched.insert(key.first).second) self->monitor(conn);
           const auto at = clock::now() + std::chrono::milliseconds{timeout_ms};
           s.pending.emplace(key, outgoing_call{std::move(pending), conn,
                                                add_deadline(self, at, deadline_of{true, key})});

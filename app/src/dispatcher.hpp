@@ -15,6 +15,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <set>
 
 namespace netcore::app::detail {
 
@@ -33,6 +34,14 @@ struct routing_holder {
   std::shared_ptr<const routing> current = std::make_shared<const routing>();
 };
 
+/// The connections an endpoint serves (attached and subscribed once each), shared by the
+/// endpoint, which adds them, and the dispatcher, which removes them at their end: it holds
+/// live connections only.
+struct served_set {
+  std::mutex mutex;
+  std::set<caf::actor_addr> connections;
+};
+
 /// Bounds of the dispatcher (see endpoint_config).
 struct dispatcher_limits {
   std::size_t max_active_calls = 65'536;
@@ -42,6 +51,6 @@ struct dispatcher_limits {
 
 /// Spawns the dispatcher of an endpoint.
 caf::actor spawn_dispatcher(caf::actor_system& sys, std::shared_ptr<routing_holder> routes,
-                            dispatcher_limits limits);
+                            std::shared_ptr<served_set> served, dispatcher_limits limits);
 
 }  // namespace netcore::app::detail

@@ -36,7 +36,7 @@ endpoint::endpoint(actors::runtime& rt, endpoint_config config)
   limits.max_active_calls = config.max_active_calls;
   limits.max_pending_calls = config.max_pending_calls;
   limits.ev = config.events;
-  impl_->dispatcher = detail::spawn_dispatcher(rt.system(), impl_->routes, limits);
+  impl_->dispatcher = detail::spawn_dispatcher(rt.system(), impl_->routes, impl_->served, limits);
   if (config.events) config.events->emit(event_names::started);
 }
 
@@ -73,8 +73,8 @@ void endpoint::set_default(handler h) {
 
 void endpoint::serve(actors::connection& c) {
   {
-    std::lock_guard<std::mutex> guard{impl_->mutex};
-    if (!impl_->served.insert(c.actor().address()).second) return;
+    std::lock_guard<std::mutex> guard{impl_->served->mutex};
+    if (!impl_->served->connections.insert(c.actor().address()).second) return;
   }
   c.attach(caf::actor_cast<actors::delivery_sink>(impl_->dispatcher));
   c.subscribe(caf::actor_cast<actors::event_sink>(impl_->dispatcher));

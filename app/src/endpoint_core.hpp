@@ -17,9 +17,9 @@ struct endpoint_core {
   endpoint_config config;
   std::shared_ptr<routing_holder> routes = std::make_shared<routing_holder>();
   caf::actor dispatcher;
-  std::mutex mutex;  // writers of the routes and of `served` (readers take snapshots)
+  std::mutex mutex;  // writers of the routes (readers take snapshots)
   std::uint64_t next_id = 0;
-  std::set<caf::actor_addr> served;
+  std::shared_ptr<served_set> served = std::make_shared<served_set>();
 
   /// Copies the routing, lets `change` edit the copy, and publishes it when it succeeds.
   template <class F>
