@@ -52,8 +52,10 @@ void io_loop::stop() {
     std::unique_lock<std::mutex> guard{mutex_};
     none_live_.wait(guard, [this] { return live_.load() == 0; });
   }
-  stopping_.store(true);
-  context_.stop();
+  // The flag is set by a handler on the loop itself: the loop sees it after that handler, whether
+  // it was polling or asleep in epoll_wait. (Stopping the io_context from here instead raced with
+  // the loop's own restart of a stopped context and could leave it asleep for good.)
+  asio::post(context_, [this] { stopping_.store(true, std::memory_order_relaxed); });
   thread_.join();
 }
 
@@ -90,11 +92,9 @@ void io_loop::run() {
       idle = 0;
       continue;
     }
-    if (context_.stopped()) context_.restart();
     if (++idle < spin_polls_) continue;
     idle = 0;
     context_.run_one();
-    if (context_.stopped() && !stopping_.load()) context_.restart();
   }
 }
 
