@@ -111,14 +111,14 @@ void connection::cancel_incoming(std::uint64_t id) {
 }
 
 connection_closed connection::close() {
-  if (!shared_) return {runtime_errc::closed, {}};
+  if (!shared_) return {runtime_errc::closed, {}, {}};
   return close(shared_->close_timeout);
 }
 
 connection_closed connection::close(std::chrono::milliseconds deadline) {
-  if (!shared_) return {runtime_errc::closed, {}};
+  if (!shared_) return {runtime_errc::closed, {}, {}};
   auto& s = *shared_;
-  connection_closed out{runtime_errc::closed, s.transport};
+  connection_closed out{runtime_errc::closed, s.transport, {}};
   caf::scoped_actor self{*s.sys};
   self->request(s.impl, deadline + close_margin, close_atom::value, caf::timespan{deadline})
       .receive([&](connection_closed& c) { out = std::move(c); },
@@ -137,6 +137,13 @@ void connection::abort() {
   if (!shared_) return;
   shared_->closed.store(true);
   caf::anon_send(shared_->impl, abort_atom::value);
+}
+
+void connection::abort(protocol::errc code, std::string text) {
+  if (!shared_) return;
+  shared_->closed.store(true);
+  caf::anon_send(shared_->impl, abort_atom::value, static_cast<std::uint16_t>(code),
+                 std::move(text));
 }
 
 connection_stats connection::stats() const {
@@ -167,7 +174,7 @@ void connection::subscribe(event_sink sink) {
       ->attach_functor([end, sink, transport, self](const caf::error& why) {
         if (!end->first_telling(sink.address())) return;
         auto closed = end->get();
-        if (!closed) closed = connection_closed{to_error_code(why), transport};
+        if (!closed) closed = connection_closed{to_error_code(why), transport, {}};
         // As if the connection sent it: a sink that serves many connections tells them apart by
         // the sender.
         if (auto from = caf::actor_cast<caf::strong_actor_ptr>(self))

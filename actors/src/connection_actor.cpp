@@ -41,7 +41,8 @@ void connection_impl::on_exit() {
     for (auto& [id, rp] : state_->replies)
       rp.deliver(send_outcome{id, runtime_errc::shutting_down});
     for (auto& rp : state_->close_replies)
-      rp.deliver(connection_closed{state_->core.close_reason(), state_->transport});
+      rp.deliver(connection_closed{state_->core.close_reason(), state_->transport,
+                                   state_->core.peer_goaway_text()});
     if (state_->params.box) state_->params.box->close(runtime_errc::shutting_down);
     if (state_->params.gate) state_->params.gate->close();
     if (state_->params.queue) {
@@ -137,14 +138,16 @@ connection_impl::behavior_type connection_impl::make_behavior() {
         auto& s = st();
         if (s.ended) {
           if (!s.params.end || s.params.end->first_telling(sink.address()))
-            send(sink, closed_atom::value, connection_closed{s.core.close_reason(), s.transport});
+            send(sink, closed_atom::value,
+                 connection_closed{s.core.close_reason(), s.transport, s.core.peer_goaway_text()});
           return;
         }
         s.event_sinks.push_back(std::move(sink));
       },
       [this](close_atom, caf::timespan deadline) -> caf::result<connection_closed> {
         auto& s = st();
-        if (s.ended) return connection_closed{s.core.close_reason(), s.transport};
+        if (s.ended)
+          return connection_closed{s.core.close_reason(), s.transport, s.core.peer_goaway_text()};
         drain_queue();  // what was sent before close() goes out before the end
         auto rp = make_response_promise<connection_closed>();
         s.close_replies.push_back(rp);
@@ -153,16 +156,9 @@ connection_impl::behavior_type connection_impl::make_behavior() {
         pump();
         return rp;
       },
-      [this](abort_atom) {
-        drain_queue();  // failed by the abort like everything else in flight
-        auto& s = st();
-        s.core.abort(runtime_errc::shutting_down);
-        pump();
-        if (!state_) return;
-        // Now, not after a drain or a linger: the GOAWAY goes out as far as the transport takes
-        // it at once, then the transport is closed.
-        if (!st().finishing) st().io->flush();
-        quit_when_done();
+      [this](abort_atom) { abort_now(runtime_errc::shutting_down, {}); },
+      [this](abort_atom, std::uint16_t code, std::string& text) {
+        abort_now(protocol::errc_from_wire(code, protocol::errc::shutting_down), text);
       },
       [this](stats_atom) -> connection_stats {
         auto& s = st();
@@ -321,13 +317,24 @@ void connection_impl::on_closed(std::error_code reason) {
   if (s.params.gate) s.params.gate->close();
   // The description now: a TLS stream adds why it failed (OpenSSL's reason).
   if (s.params.stream) s.transport = s.params.stream->describe();
-  const connection_closed c{reason, s.transport};
+  const connection_closed c{reason, s.transport, s.core.peer_goaway_text()};
   if (s.params.end) s.params.end->set(c);
   for (auto& sink : s.event_sinks)
     if (!s.params.end || s.params.end->first_telling(sink.address()))
       send(sink, closed_atom::value, c);
   for (auto& rp : s.close_replies) rp.deliver(c);
   s.close_replies.clear();
+}
+
+void connection_impl::abort_now(std::error_code reason, std::string_view text) {
+  drain_queue();  // failed by the abort like everything else in flight
+  st().core.abort(reason, text);
+  pump();
+  if (!state_) return;
+  // Now, not after a drain or a linger: the GOAWAY goes out as far as the transport takes it at
+  // once, then the transport is closed.
+  if (!st().finishing) st().io->flush();
+  quit_when_done();
 }
 
 void connection_impl::deliver(delivery d, std::uint64_t cost) {

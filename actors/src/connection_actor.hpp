@@ -194,6 +194,9 @@ class connection_impl final : public on_loop<connection_impl_actor::base> {
   void release_gate(std::size_t bytes, gate_lane lane);
   void on_progress(const session::progress& p);
   void on_closed(std::error_code reason);
+  /// Ends the connection now (abort_atom): pending messages fail with `reason`, the GOAWAY says
+  /// `text`.
+  void abort_now(std::error_code reason, std::string_view text);
   void hand_over();
   void deliver(delivery d, std::uint64_t cost);
   void schedule_timer();

@@ -56,6 +56,8 @@ std::string_view to_string(errc e) noexcept {
     return "protocol_error";
   case errc::shutting_down:
     return "shutting_down";
+  case errc::refused:
+    return "refused";
   case errc::internal_error:
     return "internal_error";
   }
@@ -122,6 +124,8 @@ const char* describe(errc e) noexcept {
     return "peer violated the protocol";
   case errc::shutting_down:
     return "peer is shutting down";
+  case errc::refused:
+    return "peer refused the connection";
   case errc::internal_error:
     return "internal error";
   }

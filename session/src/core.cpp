@@ -185,9 +185,10 @@ void core::shutdown(clock::time_point now, clock::time_point deadline) {
   check_drained();
 }
 
-void core::abort(std::error_code reason) {
+void core::abort(std::error_code reason, std::string_view text) {
   if (state_ == session_state::closing || state_ == session_state::closed) return;
   if (!reason) reason = runtime_errc::shutting_down;
+  if (!goaway_queued_) goaway_text_.assign(text.substr(0, 1024));
   fail_all(reason, reason);
   queue_goaway(reason.category() == protocol::protocol_category()
                    ? static_cast<errc>(reason.value())

@@ -279,6 +279,7 @@ void core::on_goaway(const protocol::frame_view& f) {
   peer_goaway_ = true;
   const errc code = protocol::errc_from_wire(f.header.argument, errc::protocol_error);
   std::string text{f.payload.as_chars().substr(0, 1024)};
+  peer_goaway_text_ = text;
   emit(peer_goaway{code, std::move(text)});
   if (code != errc::ok) {
     // The peer ends the connection because of an error: nothing in flight will complete, and

@@ -499,7 +499,7 @@ void core::encode_control(batch& b) {
       b.frames.cancel(c.id, c.who, static_cast<errc>(c.argument));
       break;
     case frame_type::goaway:
-      b.frames.goaway(static_cast<errc>(c.argument));
+      b.frames.goaway(static_cast<errc>(c.argument), goaway_text_);
       b.goaway = true;
       break;
     default:

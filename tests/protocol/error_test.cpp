@@ -41,6 +41,7 @@ const std::vector<std::pair<errc, std::string_view>>& all_codes() {
       {errc::going_away, "going_away"},
       {errc::protocol_error, "protocol_error"},
       {errc::shutting_down, "shutting_down"},
+      {errc::refused, "refused"},
       {errc::internal_error, "internal_error"},
   };
   return codes;
@@ -74,11 +75,12 @@ TEST(error, wire_values_are_stable) {
   EXPECT_EQ(static_cast<int>(errc::flood), 22);
   EXPECT_EQ(static_cast<int>(errc::peer_timeout), 51);
   EXPECT_EQ(static_cast<int>(errc::shutting_down), 54);
+  EXPECT_EQ(static_cast<int>(errc::refused), 57);
   EXPECT_EQ(static_cast<int>(errc::internal_error), 99);
 }
 
 TEST(error, values_outside_the_enum_are_unknown) {
-  for (int v : {-1, 6, 9, 23, 29, 32, 40, 41, 50, 55, 56, 57, 60, 61, 98, 100, 1000, 1 << 30}) {
+  for (int v : {-1, 6, 9, 23, 29, 32, 40, 41, 50, 55, 56, 58, 60, 61, 98, 100, 1000, 1 << 30}) {
     EXPECT_EQ(to_string(static_cast<errc>(v)), "unknown") << v;
   }
 }

@@ -98,6 +98,10 @@ class connection {
   connection_closed close(std::chrono::milliseconds deadline);
   /// Ends at once: pending messages fail with runtime_errc::shutting_down. Returns immediately.
   void abort();
+  /// Ends at once, telling the peer why: its GOAWAY carries `code` (e.g. wire_errc::refused) and
+  /// `text` (at most 1024 bytes; the peer sees them as its connection_closed's reason and
+  /// peer_text). Pending messages fail with `code`. Returns immediately.
+  void abort(protocol::errc code, std::string text);
 
   /// The counters, in one call (an empty connection_stats once the connection is gone).
   connection_stats stats() const;

@@ -90,6 +90,9 @@ using link_actor =
 /// - (close_atom, deadline) → connection_closed: drain gracefully, reply when the connection
 ///   ended (clean, or why not: runtime_errc::drain_timeout after the deadline);
 /// - (abort_atom): end now; pending messages fail with runtime_errc::shutting_down;
+/// - (abort_atom, code, text): the same, telling the peer why: a GOAWAY with the wire code
+///   `code` (protocol::errc, e.g. refused) and `text` (at most 1024 bytes; the peer's
+///   connection_closed::peer_text); pending messages fail with that code;
 /// - (stats_atom) → connection_stats.
 ///
 /// The actor quits once the connection ended and its transport is closed: monitor it to learn
@@ -98,6 +101,7 @@ using connection_actor = link_actor::extend<
     caf::reacts_to<drop_atom, std::uint64_t>, caf::reacts_to<attach_atom, delivery_sink>,
     caf::reacts_to<subscribe_atom, event_sink>,
     caf::replies_to<close_atom, caf::timespan>::with<connection_closed>, caf::reacts_to<abort_atom>,
+    caf::reacts_to<abort_atom, std::uint16_t, std::string>,
     caf::replies_to<stats_atom>::with<connection_stats>>;
 
 }  // namespace netcore::actors

@@ -101,6 +101,9 @@ struct connection_closed {
   /// The transport at the end, e.g. "tcp 127.0.0.1:4000"; a TLS transport that failed adds
   /// OpenSSL's reason ("tls tcp ... (certificate verify failed: hostname mismatch)").
   std::string transport;
+  /// What the peer said in words when it ended the connection (its GOAWAY's text, e.g. why a
+  /// server refused it); empty when it said nothing.
+  std::string peer_text;
   bool clean() const noexcept { return !reason; }
 };
 
@@ -169,7 +172,7 @@ typename Inspector::result_type inspect(Inspector& f, connection_closed& x) {
     x.reason = to_error_code(tmp);
     return caf::none;
   });
-  return f(caf::meta::type_name("netcore.connection_closed"), tmp, x.transport, load);
+  return f(caf::meta::type_name("netcore.connection_closed"), tmp, x.transport, x.peer_text, load);
 }
 
 template <class Inspector>

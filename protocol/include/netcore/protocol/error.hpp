@@ -40,6 +40,7 @@ enum class errc : int {
   going_away = 52,      ///< The sender is going away; no new messages are accepted.
   protocol_error = 53,  ///< The peer violated the protocol badly enough to end the connection.
   shutting_down = 54,   ///< The sender of this code is closing.
+  refused = 57,         ///< The sender does not take this connection (a limit or its policy).
   internal_error = 99,  ///< A bug: an invariant did not hold.
 };
 

@@ -175,8 +175,10 @@ class core {
   /// sides are drained the session closes cleanly (closed with an empty reason). At `deadline`
   /// whatever is still in flight fails with runtime_errc::drain_timeout.
   void shutdown(clock::time_point now, clock::time_point deadline);
-  /// Ends the session now: every pending message fails with `reason`; a GOAWAY is queued.
-  void abort(std::error_code reason);
+  /// Ends the session now: every pending message fails with `reason`; a GOAWAY is queued (with
+  /// `reason`'s wire code when it has one, else shutting_down) carrying `text` (at most 1024
+  /// bytes travel) for the peer's people.
+  void abort(std::error_code reason, std::string_view text = {});
   /// The transport ended (EOF, error, closed): a clean close if both sides had drained,
   /// otherwise every pending message fails with runtime_errc::disconnected and the closed event
   /// carries `reason`.
@@ -188,6 +190,8 @@ class core {
   bool done() const noexcept { return state_ == session_state::closed; }
   /// Why the session ended (empty while it runs, or after a clean close).
   std::error_code close_reason() const noexcept { return close_reason_; }
+  /// The text of the peer's GOAWAY (empty if it sent none, or none with text).
+  const std::string& peer_goaway_text() const noexcept { return peer_goaway_text_; }
 
   // -- events and state --------------------------------------------------------------------------
 
@@ -323,6 +327,8 @@ class core {
   std::uint64_t highest_peer_id_ = 0;
   std::uint32_t unknown_frames_ = 0;
   bool peer_goaway_ = false;
+  std::string peer_goaway_text_;
+  std::string goaway_text_;  // what our GOAWAY says in words
   double ping_tokens_ = 0;
   clock::time_point ping_refill_{};
 
