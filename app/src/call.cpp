@@ -61,6 +61,11 @@ const actors::connection_actor& request::connection() const noexcept {
   return state_ ? state_->connection : none;
 }
 
+const std::shared_ptr<std::any>& request::connection_state() const noexcept {
+  static const std::shared_ptr<std::any> none;
+  return state_ ? state_->connection_state : none;
+}
+
 // -- response -------------------------------------------------------------------------------------
 
 response response::bytes(protocol::byte_buffer bytes) {

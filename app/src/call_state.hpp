@@ -45,10 +45,12 @@ struct routing {
 struct call_state {
   protocol::incoming_message message;
   actors::connection_actor connection;
+  std::shared_ptr<std::any> connection_state;  // endpoint::serve()'s, for request::state()
   caf::actor dispatcher;
   std::optional<clock::time_point> deadline;
   task_handle deadline_task;  // the dispatcher's timer entry for `deadline`
   std::uint64_t handler_key = 0;
+  std::uint64_t cost = 0;    // what it holds of the admission budgets (body + overhead)
   bool wants_answer = true;  // false for a plain message (no call block): answers are dropped
   std::atomic<bool> cancelled{false};
   std::weak_ptr<responder_state> answering;
@@ -83,3 +85,4 @@ struct pending_call {
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<netcore::app::detail::call_state>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<netcore::app::detail::pending_call>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<std::any>)

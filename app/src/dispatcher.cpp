@@ -5,9 +5,11 @@
 #include <netcore/app/task_scheduler_core.hpp>
 
 #include <netcore/actors/interfaces.hpp>
+#include <netcore/session/config.hpp>
 
 #include <caf/all.hpp>
 
+#include <deque>
 #include <map>
 #include <set>
 #include <utility>
@@ -31,9 +33,28 @@ struct deadline_of {
   call_key key;
 };
 
+/// A delivery whose calls wait for room in the admission budgets (its acknowledgement withheld,
+/// so its connection stops reading once its delivery budget is used up).
+struct held_delivery {
+  actors::connection_actor conn;
+  std::deque<protocol::incoming_message> requests;  // not started yet, in order
+  caf::typed_response_promise<caf::ok_atom> rp;
+};
+
+/// What the dispatcher keeps per connection it serves or calls on.
+struct connection_entry {
+  std::shared_ptr<std::any> state;  // endpoint::serve()'s
+  std::uint64_t active_bytes = 0;   // cost of its calls being answered
+  std::uint64_t active_calls = 0;
+  std::deque<held_delivery> held;
+};
+
 struct dispatcher_state {
   std::shared_ptr<routing_holder> routes;
   dispatcher_limits limits;
+  std::map<caf::actor_addr, connection_entry> conns;
+  std::uint64_t active_bytes = 0;                          // cost of every call being answered
+  bool admitting = false;                                  // admit_held() runs
   std::map<call_key, std::shared_ptr<call_state>> active;  // requests being answered
   std::map<call_key, outgoing_call> pending;               // calls waiting for a response
   std::map<std::uint64_t, std::size_t> running;            // handler key → calls running
@@ -126,6 +147,12 @@ void finish(dispatcher_ptr self, const std::shared_ptr<call_state>& call) {
   auto r = s.running.find(call->handler_key);
   if (r != s.running.end() && r->second > 0 && --r->second == 0) s.running.erase(r);
   s.active.erase({call->connection.address(), call->message.id});
+  s.active_bytes -= call->cost;
+  if (auto c = s.conns.find(call->connection.address()); c != s.conns.end()) {
+    c->second.active_bytes -= call->cost;
+    --c->second.active_calls;
+  }
+  call->cost = 0;
   if (s.draining && s.active.empty()) {
     for (auto& rp : s.drain_waiters) rp.deliver(std::uint64_t{0});
     s.drain_waiters.clear();
@@ -142,6 +169,8 @@ void on_request(dispatcher_ptr self, const actors::connection_actor& conn,
   call->message = std::move(m);
   call->connection = conn;
   call->dispatcher = caf::actor_cast<caf::actor>(self);
+  auto& entry_of_conn = s.conns[conn.address()];
+  call->connection_state = entry_of_conn.state;
   report(self, call->wants_answer ? event_names::request : event_names::message_received, *call);
   auto refuse = [&](status code, std::string why) {
     report(self, event_names::response, *call, code, why);
@@ -169,6 +198,10 @@ void on_request(dispatcher_ptr self, const actors::connection_actor& conn,
     call->deadline_task =
         add_deadline(self, *call->deadline, deadline_of{false, {conn.address(), call->message.id}});
   }
+  call->cost = call->message.body.size() + session::message_overhead;
+  s.active_bytes += call->cost;
+  entry_of_conn.active_bytes += call->cost;
+  ++entry_of_conn.active_calls;
   s.active.emplace(call_key{conn.address(), call->message.id}, call);
   const bool blocking = entry->second.blocking;
   run_handler(self, std::move(snapshot), std::move(found), blocking, call);
@@ -196,12 +229,16 @@ void withdraw(dispatcher_ptr self, const actors::connection_actor& conn, std::ui
   self->send(conn, actors::send_atom::value, std::uint64_t{0}, std::move(out));
 }
 
-void on_delivery(dispatcher_ptr self, actors::delivery& d) {
+/// Takes the responses and cancels out of `d` (they never wait for admission: a handler may be
+/// waiting for one of them); what is left are requests and plain messages.
+void take_answers(dispatcher_ptr self, const actors::connection_actor& conn, actors::delivery& d) {
   auto& s = self->state;
-  auto conn = caf::actor_cast<actors::connection_actor>(self->current_sender());
-  for (auto& m : d.messages) {
+  auto& msgs = d.messages;
+  auto keep = msgs.begin();
+  for (auto& m : msgs) {
     if (!m.meta.call || m.meta.call->what == protocol::call_info::kind::request) {
-      on_request(self, conn, std::move(m));
+      if (&*keep != &m) *keep = std::move(m);
+      ++keep;
       continue;
     }
     const call_key key{conn.address(), m.meta.call->request_id};
@@ -221,8 +258,44 @@ void on_delivery(dispatcher_ptr self, actors::delivery& d) {
     r.body = std::move(m.body);
     fail_pending(self, key, std::move(r));  // a response for no waiting call is dropped
   }
+  msgs.erase(keep, msgs.end());
   // A request that failed on its way in (a limit, a digest) cannot be answered: its caller
   // learns of it through its own send's outcome (the CANCEL) or its deadline.
+}
+
+/// True when requests from `c` may start now: below both admission budgets (0: none).
+bool has_room(const dispatcher_state& s, const connection_entry& c) {
+  return (s.limits.max_active_bytes == 0 || s.active_bytes < s.limits.max_active_bytes) &&
+         (s.limits.max_connection_bytes == 0 || c.active_bytes < s.limits.max_connection_bytes);
+}
+
+/// Starts requests of `h` while `c` and the endpoint have room; true once none is left.
+bool start_some(dispatcher_ptr self, connection_entry& c, held_delivery& h) {
+  while (!h.requests.empty() && has_room(self->state, c)) {
+    auto m = std::move(h.requests.front());
+    h.requests.pop_front();
+    on_request(self, h.conn, std::move(m));
+  }
+  return h.requests.empty();
+}
+
+/// Starts the requests of held deliveries, oldest first on each connection, while the budgets
+/// have room, and acknowledges the deliveries started in full (their connections read again).
+void admit_held(dispatcher_ptr self) {
+  auto& s = self->state;
+  if (s.admitting) return;
+  s.admitting = true;
+  for (bool progress = true; progress;) {
+    progress = false;
+    for (auto& [addr, c] : s.conns) {
+      if (c.held.empty() || !has_room(s, c)) continue;
+      progress = true;
+      if (!start_some(self, c, c.held.front())) continue;
+      c.held.front().rp.deliver(caf::ok_atom::value);
+      c.held.pop_front();
+    }
+  }
+  s.admitting = false;
 }
 
 /// The connection `conn` ended (its closed event, or the end of the actor we monitor): its
@@ -234,16 +307,6 @@ void connection_gone(dispatcher_ptr self, const caf::actor_addr& conn, const std
     s.served->connections.erase(conn);
   }
   s.watched.erase(conn);
-  for (auto p = s.pending.begin(); p != s.pending.end();) {
-    if (p->first.first != conn) {
-      ++p;
-      continue;
-    }
-    auto pending = std::move(p->second.pending);
-    drop_deadline(self, p->second.deadline);
-    p = s.pending.erase(p);
-    pending->done(reply::failed(status::unavailable, "connection closed: " + why.message()));
-  }
   for (auto a = s.active.begin(); a != s.active.end();) {
     if (a->first.first != conn) {
       ++a;
@@ -253,6 +316,23 @@ void connection_gone(dispatcher_ptr self, const caf::actor_addr& conn, const std
     auto call = a->second;
     ++a;
     finish(self, call);
+  }
+  if (auto c = s.conns.find(conn); c != s.conns.end()) {
+    auto held = std::move(c->second.held);
+    s.conns.erase(c);
+    // Nobody will answer them: the connection is gone (its acknowledgements go nowhere).
+    for (auto& h : held) h.rp.deliver(caf::ok_atom::value);
+  }
+  admit_held(self);
+  for (auto p = s.pending.begin(); p != s.pending.end();) {
+    if (p->first.first != conn) {
+      ++p;
+      continue;
+    }
+    auto pending = std::move(p->second.pending);
+    drop_deadline(self, p->second.deadline);
+    p = s.pending.erase(p);
+    pending->done(reply::failed(status::unavailable, "connection closed: " + why.message()));
   }
 }
 
@@ -283,10 +363,47 @@ caf::actor spawn_dispatcher(caf::actor_system& sys, std::shared_ptr<routing_hold
       connection_gone(self, m.source, std::error_code{runtime_errc::closed});
     });
     return {
-        [self](actors::deliver_atom, actors::delivery& d) {
-          on_delivery(self, d);
+        [self](actors::deliver_atom, actors::delivery& d) -> caf::result<caf::ok_atom> {
+          auto& s = self->state;
+          auto conn = caf::actor_cast<actors::connection_actor>(self->current_sender());
+          take_answers(self, conn, d);
+          admit_held(self);  // answers may have ended calls
+          auto& c = s.conns[conn.address()];
+          held_delivery h{conn,
+                          {std::make_move_iterator(d.messages.begin()),
+                           std::make_move_iterator(d.messages.end())},
+                          {}};
+          if (c.held.empty() && start_some(self, c, h)) {
+            rearm(self);
+            return caf::ok_atom::value;
+          }
+          // Over an admission budget: the rest waits, and so does the acknowledgement.
+          h.rp = self->make_response_promise<caf::ok_atom>();
+          auto rp = h.rp;
+          c.held.push_back(std::move(h));
           rearm(self);
-          return caf::ok_atom::value;
+          return rp;
+        },
+        [self](serve_atom, caf::actor_addr& conn, std::shared_ptr<std::any>& state) {
+          self->state.conns[conn].state = std::move(state);
+        },
+        [self](active_calls_atom, caf::actor_addr& conn) -> std::uint64_t {
+          auto& s = self->state;
+          auto c = s.conns.find(conn);
+          if (c == s.conns.end()) return 0;
+          std::uint64_t n = c->second.active_calls;
+          for (auto& h : c->second.held) n += h.requests.size();
+          return n;
+        },
+        [self](endpoint_stats_atom) {
+          auto& s = self->state;
+          endpoint_stats out;
+          out.active_calls = s.active.size();
+          out.active_bytes = s.active_bytes;
+          out.pending_calls = s.pending.size();
+          for (auto& [addr, c] : s.conns)
+            for (auto& h : c.held) out.waiting_requests += h.requests.size();
+          return out;
         },
         [self](actors::outcome_atom, actors::send_outcome& o) {
           // Our request could not be sent (or the peer refused it): its caller hears why.
@@ -337,6 +454,7 @@ caf::actor spawn_dispatcher(caf::actor_system& sys, std::shared_ptr<routing_hold
               finish(self, call);
             }
           }
+          admit_held(self);
           rearm(self);
         },
         [self](drain_calls_atom, caf::timespan deadline) -> caf::result<std::uint64_t> {
@@ -365,6 +483,7 @@ caf::actor spawn_dispatcher(caf::actor_system& sys, std::shared_ptr<routing_hold
             finish(self, call);
           }
           for (auto& rp : waiters) rp.deliver(static_cast<std::uint64_t>(forced.size()));
+          admit_held(self);
         },
         [self](resume_atom) { self->state.draining = false; },
         [self](respond_atom, std::shared_ptr<call_state>& call, std::uint16_t code,
@@ -377,6 +496,7 @@ caf::actor spawn_dispatcher(caf::actor_system& sys, std::shared_ptr<routing_hold
             report(self, event_names::response, *call, static_cast<status>(code),
                    std::move(reason));
           finish(self, call);
+          admit_held(self);
         },
     };
   });

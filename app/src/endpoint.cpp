@@ -35,6 +35,8 @@ endpoint::endpoint(actors::runtime& rt, endpoint_config config)
   detail::dispatcher_limits limits;
   limits.max_active_calls = config.max_active_calls;
   limits.max_pending_calls = config.max_pending_calls;
+  limits.max_active_bytes = config.max_active_bytes;
+  limits.max_connection_bytes = config.max_active_bytes_per_connection;
   limits.ev = config.events;
   impl_->dispatcher = detail::spawn_dispatcher(rt.system(), impl_->routes, impl_->served, limits);
   if (config.events) config.events->emit(event_names::started);
@@ -71,7 +73,11 @@ void endpoint::set_default(handler h) {
   (void)root().set_default(std::move(h));
 }
 
-void endpoint::serve(actors::connection& c) {
+void endpoint::serve(actors::connection& c, std::shared_ptr<std::any> state) {
+  // Before the connection is told to deliver here: its first request finds the state.
+  if (state)
+    caf::anon_send(impl_->dispatcher, detail::serve_atom::value, c.actor().address(),
+                   std::move(state));
   {
     std::lock_guard<std::mutex> guard{impl_->served->mutex};
     if (!impl_->served->connections.insert(c.actor().address()).second) return;
@@ -124,6 +130,14 @@ std::size_t endpoint::stop(std::chrono::milliseconds deadline) {
                 detail::drain_calls_atom::value, caf::timespan{deadline})
       .receive([&](std::uint64_t n) { forced = static_cast<std::size_t>(n); }, [&](caf::error&) {});
   return forced;
+}
+
+endpoint_stats endpoint::stats() const {
+  caf::scoped_actor self{impl_->rt->system()};
+  endpoint_stats out;
+  self->request(impl_->dispatcher, std::chrono::seconds{10}, detail::endpoint_stats_atom::value)
+      .receive([&](endpoint_stats& s) { out = s; }, [&](caf::error&) {});
+  return out;
 }
 
 void endpoint::start() {

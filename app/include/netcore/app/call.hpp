@@ -8,6 +8,7 @@
 #include <netcore/protocol/message_body.hpp>
 #include <netcore/protocol/metadata.hpp>
 
+#include <any>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -50,6 +51,17 @@ class request {
   bool cancelled() const noexcept;
   /// The connection the request came from (the answer goes back on it).
   const actors::connection_actor& connection() const noexcept;
+  /// The state the application keeps for that connection (endpoint::serve(c, state), or what a
+  /// server's open hook gave it); null when it has none.
+  const std::shared_ptr<std::any>& connection_state() const noexcept;
+  /// That state as a `T`, or nullptr when there is none or it holds another type. It lives as
+  /// long as the connection is served or any request of it lives; shared by every request of
+  /// the connection, so guard what handlers on many threads change in it.
+  template <class T>
+  T* state() const noexcept {
+    const auto& s = connection_state();
+    return s ? std::any_cast<T>(s.get()) : nullptr;
+  }
 
  private:
   friend struct detail::call_state;

@@ -11,6 +11,7 @@
 #include <netcore/app/events.hpp>
 #include <netcore/app/handlers.hpp>
 
+#include <any>
 #include <chrono>
 #include <functional>
 #include <future>
@@ -28,10 +29,26 @@ struct endpoint_config {
   std::size_t max_active_calls = 65'536;
   /// Calls this side made that wait for their answers; beyond: status::unavailable at once.
   std::size_t max_pending_calls = 65'536;
+  /// Admission budgets: bytes of requests being answered (body + session::message_overhead
+  /// each), across all connections and per connection (0: unbounded). A delivery that finds a
+  /// budget used up waits, unanswered, until calls end: its connection then stops reading once
+  /// its own delivery_budget is reached, so what the endpoint holds stays below
+  /// max_active_bytes + (connections × connection_config::delivery_budget). Responses to this
+  /// side's calls never wait.
+  std::uint64_t max_active_bytes = std::uint64_t{256} << 20;
+  std::uint64_t max_active_bytes_per_connection = std::uint64_t{64} << 20;
   /// Where the endpoint reports what happens (event_names: started, connected, request,
   /// response, cancelled, disconnected, stopped); not owned, must outlive the endpoint. None:
   /// no events.
   app::events* events = nullptr;
+};
+
+/// What an endpoint holds at one moment.
+struct endpoint_stats {
+  std::uint64_t active_calls = 0;      ///< incoming calls being answered
+  std::uint64_t active_bytes = 0;      ///< their cost against max_active_bytes
+  std::uint64_t waiting_requests = 0;  ///< requests waiting for admission (budget used up)
+  std::uint64_t pending_calls = 0;     ///< calls this side made, waiting for answers
 };
 
 /// Owns a route table and a dispatcher actor. Thread-safe; routes can be added and removed while
@@ -64,8 +81,11 @@ class endpoint {
 
   /// Serves `c`: its incoming requests go to this endpoint's routes, and responses to the calls
   /// made on it come back here. Replaces any delivery sink `c` had (receive() then no longer
-  /// serves it). Idempotent.
-  void serve(actors::connection& c);
+  /// serves it). Idempotent; `state`, when given, becomes the connection's state
+  /// (request::state()), kept until the connection ends.
+  void serve(actors::connection& c, std::shared_ptr<std::any> state = {});
+  /// What the endpoint holds now (a snapshot; blocks for a message round trip to its actor).
+  endpoint_stats stats() const;
 
   /// Calls `route` on the peer of `c` (served by this endpoint: serve() is implied) and returns
   /// the reply: the peer's answer, or deadline_exceeded when none came within `timeout` (0: the
