@@ -1,13 +1,15 @@
 #pragma once
 
 // Bodies whose compressibility a test can count on, shared by the protocol, session and actors
-// tests: text-like bytes (compress several times over) and random bytes (do not compress).
+// tests and the benchmarks: text-like bytes and JSON (compress several times over) and random
+// bytes (do not compress).
 
 #include <netcore/protocol/bytes.hpp>
 
 #include <cstddef>
 #include <cstdint>
 #include <random>
+#include <string>
 #include <string_view>
 
 namespace netcore::protocol::test {
@@ -29,6 +31,20 @@ inline byte_buffer text_bytes(std::size_t n, std::uint64_t seed = 1) {
   }
   out.resize(n);
   return out;
+}
+
+/// `n` bytes of JSON records with numbers, names and flags (deterministic per `seed`): like an
+/// API's responses; zstd shrinks them about six times over.
+inline byte_buffer json_bytes(std::size_t n, std::uint64_t seed = 1) {
+  std::mt19937_64 rng{seed};
+  std::string s = "[";
+  while (s.size() < n) {
+    s += "{\"id\":" + std::to_string(rng() % 100000) + ",\"name\":\"user" +
+         std::to_string(rng() % 1000) + "\",\"score\":" + std::to_string(rng() % 10000) +
+         ",\"active\":" + (rng() % 2 ? "true" : "false") + "},";
+  }
+  s.resize(n);
+  return byte_buffer(s.begin(), s.end());
 }
 
 /// `n` uniformly random bytes (deterministic per `seed`): no transform makes them smaller.
