@@ -50,7 +50,7 @@ struct transform_config {
   std::uint64_t min_size = 4u << 10;
   /// Bodies larger than this go as they are, and so do streamed ones (open_stream()): a body is
   /// compressed whole, by send(), on the caller's thread (in the runtime the connection's event
-  /// loop), ~3.5 ms per MiB at level 1 here. The peer's limits.max_decoded_size bounds it too.
+  /// loop), ~2-4 ms per MiB at level 1 here. The peer's limits.max_decoded_size bounds it too.
   std::uint64_t max_size = 1u << 20;
   /// zstd's compression level (1 … 19, negative: faster; 0 = zstd's default, 3).
   int zstd_level = 1;
