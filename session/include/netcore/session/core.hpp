@@ -62,17 +62,19 @@ enum class session_state {
 /// Sending. send() queues a message whose body is in memory (a SINGLE frame when small enough
 /// for the peer, else OPEN, DATA chunks, END, sliced lazily at batch time). open_stream() opens a
 /// message whose body a producer pushes in chunks (push, finish); progress events tell the
-/// producer how much was written, so it can stay a bounded window ahead. Nothing but HELLO,
+/// producer how much was written, so it can stay a bounded window ahead. send() compresses a
+/// body first where this side's transform_config enables it and the peer announced it
+/// (may_transform()); the compressed body then travels like any other. Nothing but HELLO,
 /// PING/PONG and control frames goes out before the peer's HELLO, so every setting the peer
-/// announces governs every frame this side sends: frame size, both credits, concurrency and
-/// message size.
+/// announces governs every frame this side sends: frame size, both credits, concurrency, message
+/// size and transforms.
 ///
 /// Receiving. feed() decodes any split of the byte stream, reassembles messages (memory or spill
-/// file, digest verified) and reports them as received events; their cost counts against the
-/// delivery budget until acknowledge(). A peer that exceeds its credit, opens more messages than
-/// announced, floods PINGs or control replies, or sends frames for messages it never opened
-/// ends the connection with a GOAWAY carrying the wire code; bad input that concerns one message
-/// fails that message only.
+/// file, digest verified, transforms undone) and reports them as received events; their cost counts
+/// against the delivery budget until acknowledge(). A peer that exceeds its credit, opens more
+/// messages than announced, floods PINGs or control replies, or sends frames for messages it never
+/// opened ends the connection with a GOAWAY carrying the wire code; bad input that concerns one
+/// message fails that message only.
 ///
 /// Thread safety: none; one owner drives it (an actor, an event loop callback, a test).
 class core {
