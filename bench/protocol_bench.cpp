@@ -2,7 +2,9 @@
 //
 //   netcore_protocol_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 //
-// Every benchmark runs at 16 KiB and 64 KiB (the buffer or chunk size) and reports bytes/s.
+// Every benchmark runs at 16 KiB and 64 KiB (the buffer or chunk size) and reports bytes/s; the
+// transform benchmarks run on a 64 KiB body (text-like, JSON, random) at zstd levels 1 and 3 and
+// report the plain bytes per second and the ratio (plain / wire).
 
 #include <netcore/protocol/bytes.hpp>
 #include <netcore/protocol/crc32c.hpp>
@@ -11,8 +13,12 @@
 #include <netcore/protocol/encoder.hpp>
 #include <netcore/protocol/frame.hpp>
 #include <netcore/protocol/limits.hpp>
+#include <netcore/protocol/transform_codec.hpp>
+
+#include "../tests/protocol/body_patterns.hpp"
 
 #include <benchmark/benchmark.h>
+#include <zstd.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -157,6 +163,76 @@ void BM_memcpy_frames(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * body_size));
 }
 BENCHMARK(BM_memcpy_frames)->Apply(sizes);
+
+// -- transforms -------------------------------------------------------------------------------
+
+constexpr std::size_t transform_body = 64u << 10;
+constexpr std::uint64_t zstd_mask = np::transform_bit(np::transform_id::zstd);
+
+// The 64 KiB bodies: text-like (words of logs and JSON), JSON records, or random bytes.
+enum class body_kind { text, json, random };
+np::byte_buffer transform_input(body_kind kind) {
+  switch (kind) {
+  case body_kind::text:
+    return np::test::text_bytes(transform_body, 42);
+  case body_kind::json:
+    return np::test::json_bytes(transform_body, 42);
+  case body_kind::random:
+    break;
+  }
+  return np::test::noise_bytes(transform_body, 42);
+}
+
+// What the session does to a body before it sends it: zstd at level range(1), kept only when it
+// is smaller. For random bytes that is the cost of trying (the body then goes plain).
+void BM_zstd_compress(benchmark::State& state, body_kind kind) {
+  const np::byte_buffer body = transform_input(kind);
+  const np::transform_options options{static_cast<int>(state.range(0))};
+  np::transform_codec codec;
+  np::transformed_body out;
+  std::size_t wire = body.size();
+  for (auto _ : state) {
+    wire = codec.apply(zstd_mask, body, options, out) ? out.bytes.size() : body.size();
+    benchmark::DoNotOptimize(out.bytes.data());
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * body.size()));
+  state.counters["ratio"] = static_cast<double>(body.size()) / static_cast<double>(wire);
+}
+BENCHMARK_CAPTURE(BM_zstd_compress, text, body_kind::text)->Arg(1)->Arg(3);
+BENCHMARK_CAPTURE(BM_zstd_compress, json, body_kind::json)->Arg(1)->Arg(3);
+BENCHMARK_CAPTURE(BM_zstd_compress, random, body_kind::random)->Arg(1)->Arg(3);
+
+// What the receiver does: undo the chain into a body of the declared size. For random bytes the
+// zstd frame is made directly (the session would send them plain): zstd stores them as raw
+// blocks, which decoding copies.
+void BM_zstd_decompress(benchmark::State& state, body_kind kind) {
+  const np::byte_buffer body = transform_input(kind);
+  const int level = static_cast<int>(state.range(0));
+  np::byte_buffer wire(ZSTD_compressBound(body.size()));
+  const std::size_t n = ZSTD_compress(wire.data(), wire.size(), body.data(), body.size(), level);
+  if (ZSTD_isError(n)) {
+    state.SkipWithError("zstd failed");
+    return;
+  }
+  wire.resize(n);
+  np::transform_chain chain;
+  chain.push(np::transform_id::zstd, body.size());
+  np::transform_codec codec;
+  np::byte_buffer out;
+  for (auto _ : state) {
+    if (codec.undo(chain, wire, out) != np::errc::ok) {
+      state.SkipWithError("undo failed");
+      return;
+    }
+    benchmark::DoNotOptimize(out.data());
+  }
+  if (out != body) state.SkipWithError("round trip differs");
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * body.size()));
+  state.counters["ratio"] = static_cast<double>(body.size()) / static_cast<double>(wire.size());
+}
+BENCHMARK_CAPTURE(BM_zstd_decompress, text, body_kind::text)->Arg(1)->Arg(3);
+BENCHMARK_CAPTURE(BM_zstd_decompress, json, body_kind::json)->Arg(1)->Arg(3);
+BENCHMARK_CAPTURE(BM_zstd_decompress, random, body_kind::random)->Arg(1)->Arg(3);
 
 }  // namespace
 

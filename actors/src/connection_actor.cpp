@@ -262,7 +262,7 @@ void connection_impl::submit(std::uint64_t id, outgoing_message msg, bool gated)
       else
         spawn_producer(id, std::move(msg), fd);
     }
-  } else if (msg.memory_size() <= s.params.config.single_frame_max) {
+  } else if (whole_in_core(msg)) {
     e = s.core.send(id, std::move(msg.meta), std::move(msg.bytes), cookie);
   } else {
     e = s.core.open_stream(id, msg.meta, msg.memory_size());
@@ -454,10 +454,13 @@ void connection_impl::drain_queue() {
   s.drained.clear();
 }
 
+bool connection_impl::whole_in_core(const outgoing_message& m) const noexcept {
+  return m.file_path.empty() && (m.memory_size() <= state_->params.config.single_frame_max ||
+                                 state_->core.may_transform(m.memory_size()));
+}
+
 std::uint64_t connection_impl::queue_cost(const outgoing_message& m) const noexcept {
-  const bool single =
-      m.file_path.empty() && m.memory_size() <= state_->params.config.single_frame_max;
-  return session::message_overhead + (single ? m.memory_size() : 0);
+  return session::message_overhead + (whole_in_core(m) ? m.memory_size() : 0);
 }
 
 void connection_impl::submit_waiting() {

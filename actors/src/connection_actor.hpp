@@ -205,6 +205,10 @@ class connection_impl final : public on_loop<connection_impl_actor::base> {
   /// Submits the waiting sends that fit the outgoing queue now, in order; once the connection
   /// ended, fails them all.
   void submit_waiting();
+  /// True when `m` goes to the core whole (session::core::send()): small memory bodies, and
+  /// memory bodies the core will compress (it compresses only bodies it has whole). The others
+  /// are streamed by a producer.
+  bool whole_in_core(const outgoing_message& m) const noexcept;
   /// What `m` costs the session's outgoing queue (session::core::has_room()).
   std::uint64_t queue_cost(const outgoing_message& m) const noexcept;
   /// After messages were queued: asks for the deferred flush, or runs pump() when needed.

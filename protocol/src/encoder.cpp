@@ -27,6 +27,11 @@ byte_view clamp_text(std::string_view text) {
   return byte_view{text.substr(0, max_text)};
 }
 
+std::uint8_t open_flags(const message_meta& meta, const transform_chain& chain) {
+  return static_cast<std::uint8_t>((meta.call ? flags::call : 0) |
+                                   (chain.empty() ? 0 : flags::transformed));
+}
+
 std::uint8_t origin_flag(origin who) {
   return who == origin::remote ? flags::peer_origin : std::uint8_t{0};
 }
@@ -76,18 +81,20 @@ void encoder::add_owned_frame(frame_header h, const byte_buffer& payload) {
   add_frame(h, byte_view{payload}, false);
 }
 
-void encoder::open(std::uint64_t id, const message_meta& meta, std::uint64_t total_size) {
+void encoder::open(std::uint64_t id, const message_meta& meta, std::uint64_t total_size,
+                   const transform_chain& chain) {
   scratch_.clear();
+  encode_transforms(chain, scratch_);
   encode_meta(meta, scratch_);
-  add_owned_frame(
-      make_header(frame_type::open, id, total_size, meta.call ? flags::call : std::uint8_t{0}),
-      scratch_);
+  add_owned_frame(make_header(frame_type::open, id, total_size, open_flags(meta, chain)), scratch_);
 }
 
-void encoder::open_single(std::uint64_t id, const message_meta& meta, byte_view body) {
-  // The frame's payload is metadata + body + digest; the body is referenced, so the frame is
-  // three segments and its CRC is computed over all three in order.
+void encoder::open_single(std::uint64_t id, const message_meta& meta, byte_view body,
+                          const transform_chain& chain) {
+  // The frame's payload is [transforms] + metadata + body + digest; the body is referenced, so
+  // the frame is three segments and its CRC is computed over all three in order.
   scratch_.clear();
+  encode_transforms(chain, scratch_);
   encode_meta(meta, scratch_);
   auto meta_len = scratch_.size();
   std::uint8_t digest_bytes[digest_size];
@@ -96,7 +103,7 @@ void encoder::open_single(std::uint64_t id, const message_meta& meta, byte_view 
   assert(payload_len <= max_wire_payload);
 
   auto h = make_header(frame_type::open, id, body.size(),
-                       static_cast<std::uint8_t>(flags::single | (meta.call ? flags::call : 0)));
+                       static_cast<std::uint8_t>(flags::single | open_flags(meta, chain)));
   h.payload_length = static_cast<std::uint32_t>(payload_len);
   auto crc = crc32c(byte_view{scratch_});
   crc = crc32c(body, crc);

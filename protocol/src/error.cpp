@@ -44,6 +44,10 @@ std::string_view to_string(errc e) noexcept {
     return "flow_control";
   case errc::flood:
     return "flood";
+  case errc::transform_failed:
+    return "transform_failed";
+  case errc::unsupported_transform:
+    return "unsupported_transform";
   case errc::storage_failed:
     return "storage_failed";
   case errc::storage_full:
@@ -112,6 +116,10 @@ const char* describe(errc e) noexcept {
     return "peer sent more than its flow-control credit";
   case errc::flood:
     return "peer sent control frames faster than allowed";
+  case errc::transform_failed:
+    return "message body does not decode through its transforms";
+  case errc::unsupported_transform:
+    return "message transformed in a way the receiver did not announce";
   case errc::storage_failed:
     return "the receiver could not store the body";
   case errc::storage_full:

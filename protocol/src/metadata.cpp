@@ -150,6 +150,8 @@ enum setting_id : std::uint16_t {
   initial_connection_credit_id = 3,
   max_concurrent_messages_id = 4,
   max_message_size_id = 5,
+  accepted_transforms_id = 6,
+  max_decoded_size_id = 7,
 };
 constexpr std::size_t setting_size = 10;
 }  // namespace
@@ -164,6 +166,8 @@ void encode_settings(const settings& s, byte_buffer& out) {
   add(initial_connection_credit_id, s.initial_connection_credit);
   add(max_concurrent_messages_id, s.max_concurrent_messages);
   add(max_message_size_id, s.max_message_size);
+  add(accepted_transforms_id, s.accepted_transforms);
+  add(max_decoded_size_id, s.max_decoded_size);
 }
 
 errc decode_settings(byte_view payload, settings& out) {
@@ -187,6 +191,12 @@ errc decode_settings(byte_view payload, settings& out) {
       break;
     case max_message_size_id:
       s.max_message_size = v;
+      break;
+    case accepted_transforms_id:
+      s.accepted_transforms = v;
+      break;
+    case max_decoded_size_id:
+      s.max_decoded_size = v;
       break;
     case max_concurrent_messages_id:
       s.max_concurrent_messages =

@@ -66,6 +66,7 @@ errc take_body(Partial& p, std::uint64_t& buffered, message_body& out) {
 struct reassembler::partial {
   std::uint64_t id = 0;
   message_meta meta;
+  transform_chain chain;                  ///< What to undo once the wire body is complete.
   std::uint64_t declared = unknown_size;  ///< Size named by OPEN, or unknown_size.
   std::uint64_t received = 0;             ///< Body bytes accepted so far.
   byte_buffer memory;                     ///< The body while it is kept in memory.
@@ -129,16 +130,20 @@ errc reassembler::on_open(const frame_view& f, clock::time_point now) {
       return push_failure(events_, stats_, id, errc::message_too_large);
   }
 
-  if (single) return on_single(f, id, declared, can_spill);
+  if (single) return on_single(f, id, declared);
 
   auto p = std::make_unique<partial>();
   p->id = id;
   p->last_activity = now;
+  std::size_t skip = 0;
+  if (errc e = read_transforms(f, declared, p->chain, skip); e != errc::ok)
+    return push_failure(events_, stats_, id, e);
   std::size_t consumed = 0;
-  const errc meta_error = decode_meta(f.payload, limits_, p->meta, consumed, f.header.flags);
+  const errc meta_error =
+      decode_meta(f.payload.sub(skip), limits_, p->meta, consumed, f.header.flags);
   if (meta_error != errc::ok) return push_failure(events_, stats_, id, meta_error);
-  // Without SINGLE the payload is exactly the metadata block.
-  if (!f.payload.sub(consumed).empty())
+  // Without SINGLE the payload is exactly the transform and metadata blocks.
+  if (!f.payload.sub(skip + consumed).empty())
     return push_failure(events_, stats_, id, errc::malformed_frame);
   p->declared = declared;
   if (declared != unknown_size) {
@@ -157,16 +162,20 @@ errc reassembler::on_open(const frame_view& f, clock::time_point now) {
   return errc::ok;
 }
 
-errc reassembler::on_single(const frame_view& f, std::uint64_t id, std::uint64_t declared,
-                            bool can_spill) {
-  // Metadata, the whole body, then the body's digest: complete at once, so nothing of the
-  // bookkeeping of a message that arrives in pieces is needed (no partial, no running digest).
+errc reassembler::on_single(const frame_view& f, std::uint64_t id, std::uint64_t declared) {
+  // [Transforms,] metadata, the whole body, then the body's digest: complete at once, so nothing
+  // of the bookkeeping of a message that arrives in pieces is needed (no partial, no running
+  // digest).
   reassembly_event ev;
+  transform_chain chain;
+  std::size_t skip = 0;
+  if (errc e = read_transforms(f, declared, chain, skip); e != errc::ok)
+    return push_failure(events_, stats_, id, e);
   std::size_t consumed = 0;
   const errc meta_error =
-      decode_meta(f.payload, limits_, ev.message.meta, consumed, f.header.flags);
+      decode_meta(f.payload.sub(skip), limits_, ev.message.meta, consumed, f.header.flags);
   if (meta_error != errc::ok) return push_failure(events_, stats_, id, meta_error);
-  const byte_view rest = f.payload.sub(consumed);
+  const byte_view rest = f.payload.sub(skip + consumed);
   if (rest.size() < digest_size) return push_failure(events_, stats_, id, errc::malformed_frame);
   const byte_view body = rest.sub(0, rest.size() - digest_size);
   const digest64 expected = load_le(rest.data() + body.size(), digest_size);
@@ -175,24 +184,16 @@ errc reassembler::on_single(const frame_view& f, std::uint64_t id, std::uint64_t
     return push_failure(events_, stats_, id, errc::message_too_large);
   if (xxh3_64(body) != expected) return push_failure(events_, stats_, id, errc::digest_mismatch);
 
-  const std::uint64_t budget_left =
-      buffered_ >= limits_.max_buffered_bytes ? 0 : limits_.max_buffered_bytes - buffered_;
-  const bool to_file =
-      can_spill && (body.size() > policy_.memory_threshold || body.size() > budget_left);
-  if (!to_file && body.size() > budget_left)
-    return push_failure(events_, stats_, id, errc::memory_limit);
-  if (to_file) {
-    result<detail::spill_file> created = detail::spill_file::create(
-        policy_.spill_directory, ++file_counter_, policy_.quota, body.size());
-    if (!created) return push_failure(events_, stats_, id, created.error());
-    ++stats_.spilled;
-    if (errc e = created->append(body); e != errc::ok) return push_failure(events_, stats_, id, e);
-    result<std::string> kept = created->close_and_keep();
-    if (!kept) return push_failure(events_, stats_, id, kept.error());
-    ev.message.body = message_body::in_file(std::move(*kept), body.size());
-  } else {
-    ev.message.body = message_body::in_memory(byte_buffer(body.begin(), body.end()));
+  byte_buffer decoded;
+  byte_view content = body;
+  if (!chain.empty()) {
+    if (errc e = undo_transforms(chain, body, decoded); e != errc::ok)
+      return push_failure(events_, stats_, id, e);
+    content = byte_view{decoded};
   }
+  if (errc e = store_complete(content, chain.empty() ? nullptr : &decoded, ev.message.body);
+      e != errc::ok)
+    return push_failure(events_, stats_, id, e);
   stats_.body_bytes += body.size();
   ev.what = reassembly_event::kind::completed;
   ev.id = id;
@@ -254,6 +255,7 @@ errc reassembler::on_end(const frame_view& f) {
 
   reassembly_event ev;
   if (e == errc::ok) e = take_body(p, buffered_, ev.message.body);
+  if (e == errc::ok && !p.chain.empty()) e = decode_body(p.chain, ev.message.body);
   if (e != errc::ok) {
     fail_partial(id, e);
     return e;

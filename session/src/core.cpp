@@ -63,6 +63,8 @@ session_stats core::stats() const {
   s.unacknowledged = unacked_;
   s.resync_bytes_dropped = decoder_.stats().dropped_bytes;
   s.corrupt_frames = decoder_.stats().corrupt_payloads;
+  const protocol::reassembler_stats& r = reassembler_.stats();
+  s.decompressed = {r.decoded, r.decoded_bytes, r.decoded_wire_bytes};
   if (link_) {
     const link_stats l = link_->stats();
     s.link_packets_sent = l.packets_sent;

@@ -170,6 +170,10 @@ void core::on_message_frame(const protocol::frame_view& f) {
     }
     highest_peer_id_ = std::max(highest_peer_id_, id);
     const errc e = reassembler_.on_frame(f, now_);
+    if (e == errc::unsupported_transform) {
+      violation(e);  // a transform this side never announced: the peer broke the handshake
+      return;
+    }
     if (!single && e == errc::ok) in_[id].granted = config_.initial_message_credit;
     count_processed(wire);
     drain_reassembler(true);

@@ -42,10 +42,9 @@ bool core::has_room(std::uint64_t queued) const noexcept {
          (queued_bytes_ == 0 || queued_bytes_ + queued <= config_.max_queued_bytes);
 }
 
-bool core::fits_single(const protocol::message_meta& meta, std::size_t body_size) const noexcept {
+bool core::fits_single(std::size_t head_size, std::size_t body_size) const noexcept {
   return body_size <= config_.single_frame_max &&
-         protocol::encoded_meta_size(meta) + body_size + protocol::digest_size <=
-             peer_.max_frame_payload;
+         head_size + body_size + protocol::digest_size <= peer_.max_frame_payload;
 }
 
 protocol::result<std::uint64_t, std::error_code> core::send(protocol::message_meta meta,
@@ -62,15 +61,21 @@ std::error_code core::send(std::uint64_t id, protocol::message_meta meta, shared
   if (auto e = admit(id, meta, size, queued)) return e;
   queued_bytes_ += queued;
   ++queued_messages_;
-  if (fits_single(meta, static_cast<std::size_t>(size))) {
-    enqueue_single(id, std::move(meta), std::move(body), queued, cookie);
+  // Bodies queued during the handshake are transformed once the peer's HELLO says what it takes.
+  protocol::transform_chain chain;
+  const std::size_t meta_size = protocol::encoded_meta_size(meta);
+  if (peer_hello_) transform(body, meta_size, chain);
+  const std::size_t wire = body ? body->size() : 0;
+  if (fits_single(meta_size + protocol::encoded_transforms_size(chain), wire)) {
+    enqueue_single(id, std::move(meta), std::move(body), queued, cookie, chain);
     return {};
   }
   auto m = std::make_unique<out_message>();
   m->id = id;
   m->meta = std::move(meta);
+  m->chain = chain;
   m->body = std::move(body);
-  m->total = size;
+  m->total = wire;
   m->queued = queued;
   m->cookie = cookie;
   m->running = std::make_unique<protocol::digest_state>();
@@ -102,7 +107,8 @@ std::error_code core::open_stream(std::uint64_t id, protocol::message_meta meta,
 }
 
 void core::enqueue_single(std::uint64_t id, protocol::message_meta meta, shared_body body,
-                          std::uint64_t queued, std::uint64_t cookie) {
+                          std::uint64_t queued, std::uint64_t cookie,
+                          const protocol::transform_chain& chain) {
   const auto flow = lane_of(meta.priority);
   auto& l = lanes_[flow];
   if (!l) {
@@ -111,8 +117,9 @@ void core::enqueue_single(std::uint64_t id, protocol::message_meta meta, shared_
   }
   out_single s;
   s.id = id;
-  s.meta_size = protocol::encoded_meta_size(meta);
+  s.meta_size = protocol::encoded_meta_size(meta) + protocol::encoded_transforms_size(chain);
   s.meta = std::move(meta);
+  s.chain = chain;
   s.body = std::move(body);
   s.queued = queued;
   s.cookie = cookie;
@@ -121,7 +128,7 @@ void core::enqueue_single(std::uint64_t id, protocol::message_meta meta, shared_
 }
 
 void core::add_message(std::unique_ptr<out_message> m) {
-  m->meta_size = protocol::encoded_meta_size(m->meta);
+  m->meta_size = protocol::encoded_meta_size(m->meta) + protocol::encoded_transforms_size(m->chain);
   m->credit = peer_hello_ ? static_cast<std::int64_t>(peer_.initial_message_credit) : 0;
   const auto id = m->id;
   sched_.add(id, m->meta.priority);
@@ -272,10 +279,15 @@ void core::apply_peer_settings(const protocol::settings& s) {
   std::vector<std::uint64_t> refused;
   for (auto& [id, m] : out_) {
     m->credit = message_credit;
-    if (m->total != protocol::unknown_size && m->total > peer_.max_message_size)
+    if (m->total != protocol::unknown_size && m->total > peer_.max_message_size) {
       refused.push_back(id);
-    else if (m->meta_size > peer_.max_frame_payload)
+    } else if (m->meta_size > peer_.max_frame_payload) {
       refused.push_back(id);
+    } else if (!m->stream) {
+      transform(m->body, m->meta_size, m->chain);
+      m->total = m->body ? m->body->size() : 0;
+      m->meta_size += protocol::encoded_transforms_size(m->chain);
+    }
   }
   std::sort(refused.begin(), refused.end());
   for (auto id : refused) {
@@ -299,15 +311,19 @@ void core::apply_peer_settings(const protocol::settings& s) {
         emit(sent{id, errc::message_too_large, cookie});
         continue;
       }
-      if (fits_single(s->meta, size)) {
+      transform(s->body, s->meta_size, s->chain);
+      s->meta_size += protocol::encoded_transforms_size(s->chain);
+      const std::size_t wire = s->body ? s->body->size() : 0;
+      if (fits_single(s->meta_size, wire)) {
         ++s;
         continue;
       }
       auto m = std::make_unique<out_message>();
       m->id = s->id;
       m->meta = std::move(s->meta);
+      m->chain = s->chain;
       m->body = std::move(s->body);
-      m->total = size;
+      m->total = wire;
       m->queued = s->queued;
       m->cookie = s->cookie;
       m->running = std::make_unique<protocol::digest_state>();
@@ -404,7 +420,7 @@ void core::encode_head(std::uint64_t flow, batch& b) {
   items.pop_front();
   const std::size_t size = s.body ? s.body->size() : 0;
   protocol::byte_view body = s.body ? protocol::byte_view{*s.body} : protocol::byte_view{};
-  b.frames.open_single(s.id, s.meta, body);
+  b.frames.open_single(s.id, s.meta, body, s.chain);
   conn_credit_ -= static_cast<std::int64_t>(wire_size(s.meta_size + size + protocol::digest_size));
   if (s.body) b.owners.push_back(std::move(s.body));
   b.singles.push_back({s.id, s.queued, s.cookie});
@@ -412,7 +428,7 @@ void core::encode_head(std::uint64_t flow, batch& b) {
 
 void core::encode_message_head(out_message& m, batch& b) {
   if (!m.opened) {
-    b.frames.open(m.id, m.meta, m.total);
+    b.frames.open(m.id, m.meta, m.total, m.chain);
     conn_credit_ -= static_cast<std::int64_t>(wire_size(m.meta_size));
     m.opened = true;
     m.counted = true;
@@ -465,6 +481,8 @@ void core::encode_control(batch& b) {
     ours.initial_connection_credit = config_.initial_connection_credit;
     ours.max_concurrent_messages = config_.limits.max_concurrent_messages;
     ours.max_message_size = config_.limits.max_message_size;
+    ours.accepted_transforms = config_.limits.accepted_transforms & protocol::known_transforms;
+    ours.max_decoded_size = config_.limits.max_decoded_size;
     b.frames.hello(ours);
     hello_sent_ = true;
   }

@@ -16,8 +16,9 @@ namespace netcore::session {
 struct core::out_message {
   std::uint64_t id = 0;
   protocol::message_meta meta;
-  std::size_t meta_size = 0;  // encoded metadata bytes (the OPEN payload)
-  bool stream = false;        // body pushed in chunks (else `body`)
+  protocol::transform_chain chain;  // what made `body` out of the caller's (memory bodies only)
+  std::size_t meta_size = 0;        // encoded transform and metadata bytes (the OPEN payload)
+  bool stream = false;              // body pushed in chunks (else `body`)
   shared_body body;
   std::deque<out_chunk> chunks;  // stream: pushed, not yet all encoded
   std::size_t front_offset = 0;  // bytes of chunks.front() already encoded
@@ -43,8 +44,9 @@ struct core::out_message {
 struct core::out_single {
   std::uint64_t id = 0;
   protocol::message_meta meta;
-  std::size_t meta_size = 0;
-  shared_body body;
+  protocol::transform_chain chain;
+  std::size_t meta_size = 0;  // encoded transform and metadata bytes
+  shared_body body;           // the wire bytes: the caller's, or what its transforms made
   std::uint64_t queued = 0;
   std::uint64_t cookie = 0;
 };

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 
 using namespace netcore::protocol;
@@ -243,4 +244,38 @@ TEST(encoder, small_bodies_are_copied_so_many_small_frames_make_one_slice) {
   ASSERT_TRUE(d.errors.empty());
   ASSERT_EQ(d.frames.size(), 60u);
   EXPECT_EQ(d.frames[59].payload, body);
+}
+
+TEST(encoder, transformed_opens_carry_the_flag_and_the_block_before_the_metadata) {
+  transform_chain chain;
+  chain.push(transform_id::zstd, 5000);
+  message_meta meta;
+  meta.route = "r";
+  meta.call = call_info{};
+  auto body = random_bytes(700, 3);  // referenced, not copied
+  encoder enc;
+  enc.open(1, meta, 1234, chain);
+  enc.open_single(2, meta, body, chain);
+  enc.open(3, meta, 10);  // no chain: no flag, no block
+  auto d = decode_all(flatten(enc));
+  ASSERT_TRUE(d.errors.empty());
+  ASSERT_EQ(d.frames.size(), 3u);
+  byte_buffer block;
+  encode_transforms(chain, block);
+  byte_buffer meta_bytes;
+  encode_meta(meta, meta_bytes);
+  for (int i = 0; i < 2; ++i) {
+    const auto& f = d.frames[i];
+    EXPECT_EQ(f.header.flags & (flags::transformed | flags::call),
+              flags::transformed | flags::call);
+    ASSERT_GE(f.payload.size(), block.size() + meta_bytes.size());
+    EXPECT_TRUE(std::equal(block.begin(), block.end(), f.payload.begin()));
+    EXPECT_TRUE(std::equal(meta_bytes.begin(), meta_bytes.end(), f.payload.begin() + block.size()));
+  }
+  EXPECT_EQ(d.frames[0].header.argument, 1234u);
+  EXPECT_EQ(d.frames[1].header.argument, body.size());
+  EXPECT_EQ(d.frames[1].payload.size(),
+            block.size() + meta_bytes.size() + body.size() + digest_size);
+  EXPECT_EQ(d.frames[2].header.flags & flags::transformed, 0);
+  EXPECT_EQ(d.frames[2].payload, meta_bytes);
 }

@@ -35,6 +35,8 @@ const std::vector<std::pair<errc, std::string_view>>& all_codes() {
       {errc::cancelled, "cancelled"},
       {errc::flow_control, "flow_control"},
       {errc::flood, "flood"},
+      {errc::transform_failed, "transform_failed"},
+      {errc::unsupported_transform, "unsupported_transform"},
       {errc::storage_failed, "storage_failed"},
       {errc::storage_full, "storage_full"},
       {errc::peer_timeout, "peer_timeout"},
@@ -73,6 +75,8 @@ TEST(error, wire_values_are_stable) {
   EXPECT_EQ(static_cast<int>(errc::flow_control), 21);
   EXPECT_EQ(static_cast<int>(errc::storage_failed), 30);
   EXPECT_EQ(static_cast<int>(errc::flood), 22);
+  EXPECT_EQ(static_cast<int>(errc::transform_failed), 23);
+  EXPECT_EQ(static_cast<int>(errc::unsupported_transform), 24);
   EXPECT_EQ(static_cast<int>(errc::peer_timeout), 51);
   EXPECT_EQ(static_cast<int>(errc::shutting_down), 54);
   EXPECT_EQ(static_cast<int>(errc::refused), 57);
@@ -80,7 +84,7 @@ TEST(error, wire_values_are_stable) {
 }
 
 TEST(error, values_outside_the_enum_are_unknown) {
-  for (int v : {-1, 6, 9, 23, 29, 32, 40, 41, 50, 55, 56, 58, 60, 61, 98, 100, 1000, 1 << 30}) {
+  for (int v : {-1, 6, 9, 25, 29, 32, 40, 41, 50, 55, 56, 58, 60, 61, 98, 100, 1000, 1 << 30}) {
     EXPECT_EQ(to_string(static_cast<errc>(v)), "unknown") << v;
   }
 }

@@ -201,11 +201,33 @@ TEST(settings, round_trip) {
   s.initial_connection_credit = 2;
   s.max_concurrent_messages = 3;
   s.max_message_size = 4;
+  s.accepted_transforms = 0x8001;
+  s.max_decoded_size = 6;
   byte_buffer buf;
   encode_settings(s, buf);
+  EXPECT_EQ(buf.size(), 7u * 10);
   settings back;
   ASSERT_EQ(decode_settings(buf, back), errc::ok);
   EXPECT_EQ(back, s);
+}
+
+TEST(settings, a_peer_that_announces_no_transforms_undoes_none) {
+  // An older peer's HELLO has settings 1 to 5 only.
+  settings old;
+  byte_buffer buf;
+  encode_settings(old, buf);
+  buf.resize(5 * 10);
+  settings back;
+  ASSERT_EQ(decode_settings(buf, back), errc::ok);
+  EXPECT_EQ(back.accepted_transforms, 0u);
+  // Any mask is legal, bits of transforms this build does not know included.
+  settings all;
+  all.accepted_transforms = ~std::uint64_t{0};
+  all.max_decoded_size = 0;
+  buf.clear();
+  encode_settings(all, buf);
+  ASSERT_EQ(decode_settings(buf, back), errc::ok);
+  EXPECT_EQ(back, all);
 }
 
 TEST(settings, unknown_ids_are_ignored_and_missing_ones_keep_their_value) {

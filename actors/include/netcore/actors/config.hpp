@@ -12,8 +12,14 @@
 namespace netcore::actors {
 
 /// Everything tunable about one connection: the session's protocol settings and limits
-/// (inherited: limits, storage, credits, queue bounds, keepalive, timeouts) and how the runtime
-/// drives it. Sizes of 0 take the transport's profile (a serial line wants small chunks).
+/// (inherited: limits, storage, credits, queue bounds, keepalive, timeouts, transforms) and how
+/// the runtime drives it. Sizes of 0 take the transport's profile (a serial line wants small
+/// chunks).
+///
+/// Compression: `transforms.apply = protocol::transform_bit(protocol::transform_id::zstd)`
+/// compresses outgoing memory bodies of transforms.min_size … max_size for peers that take zstd
+/// (every netcore peer does unless its limits.accepted_transforms says otherwise); the session
+/// compresses them on the connection's thread, larger and file bodies are streamed plain.
 ///
 /// Safe by default: incoming bodies above storage.memory_threshold (4 MiB) go to spill files in
 /// the runtime's private directory when storage.spill_directory is empty, so a 200 MiB message

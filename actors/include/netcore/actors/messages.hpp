@@ -181,7 +181,10 @@ typename Inspector::result_type inspect(Inspector& f, connection_stats& x) {
   return f(caf::meta::type_name("netcore.connection_stats"), x.transport, x.open,
            x.pending_deliveries, s.bytes_in, s.bytes_out, s.frames_in, s.frames_out,
            s.messages_sent, s.messages_received, s.resync_bytes_dropped, s.credit_stalls,
-           s.open_outgoing, s.open_incoming, s.queued_bytes, s.buffered_bytes);
+           s.open_outgoing, s.open_incoming, s.queued_bytes, s.buffered_bytes,
+           s.compressed.messages, s.compressed.plain_bytes, s.compressed.wire_bytes,
+           s.decompressed.messages, s.decompressed.plain_bytes, s.decompressed.wire_bytes,
+           s.compression_skipped);
 }
 
 }  // namespace netcore::actors

@@ -5,6 +5,7 @@
 #include <netcore/protocol/error.hpp>
 #include <netcore/protocol/frame.hpp>
 #include <netcore/protocol/metadata.hpp>
+#include <netcore/protocol/transform.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -38,13 +39,17 @@ class encoder {
  public:
   encoder() = default;
 
-  /// OPEN for message `id` (the caller's own id space) of `total_size` body bytes
-  /// (unknown_size when not known yet).
-  void open(std::uint64_t id, const message_meta& meta, std::uint64_t total_size);
+  /// OPEN for message `id` (the caller's own id space) of `total_size` body bytes on the wire
+  /// (unknown_size when not known yet). A non-empty `chain` names the transforms that made the
+  /// body's wire bytes (flags::transformed; its block goes before the metadata).
+  void open(std::uint64_t id, const message_meta& meta, std::uint64_t total_size,
+            const transform_chain& chain = {});
 
-  /// A whole message in one OPEN frame (flags::single): metadata, the body (referenced) and
-  /// its digest. Requires encoded_meta_size(meta) + body.size() + 8 <= max_wire_payload.
-  void open_single(std::uint64_t id, const message_meta& meta, byte_view body);
+  /// A whole message in one OPEN frame (flags::single): [transform block], metadata, the body
+  /// (referenced; its wire bytes) and their digest. Requires encoded_transforms_size(chain) +
+  /// encoded_meta_size(meta) + body.size() + 8 <= max_wire_payload.
+  void open_single(std::uint64_t id, const message_meta& meta, byte_view body,
+                   const transform_chain& chain = {});
 
   /// DATA: `chunk` (referenced) at byte `offset` of message `id`.
   void data(std::uint64_t id, std::uint64_t offset, byte_view chunk);

@@ -32,6 +32,8 @@ enum class errc : int {
   cancelled = 20,           ///< The message was cancelled (by either side).
   flow_control = 21,        ///< The peer sent more than the credit it was granted.
   flood = 22,               ///< The peer sent control frames (e.g. PINGs) faster than allowed.
+  transform_failed = 23,    ///< A body that does not undo its transforms (e.g. corrupt zstd data).
+  unsupported_transform = 24,  ///< A message with a transform the receiver did not announce.
   // -- storage --
   storage_failed = 30,  ///< The receiver could not store the body (e.g. a full disk).
   storage_full = 31,    ///< The receiver's spill quota (files or bytes) or its disk has no room.

@@ -59,6 +59,9 @@ inline constexpr std::uint8_t single = 0x02;
 /// OPEN only: the metadata block starts with a call block (a request, its response, or the
 /// withdrawal of a request: docs/PROTOCOL.md, "Calls").
 inline constexpr std::uint8_t call = 0x04;
+/// OPEN only: the payload starts with a transform block (before any call block): the body on the
+/// wire is the result of the transforms it names, in order (docs/PROTOCOL.md, "Transforms").
+inline constexpr std::uint8_t transformed = 0x08;
 }  // namespace flags
 
 /// Who allocated a message id. Each side numbers its own messages, so ids never collide

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <netcore/protocol/spill_quota.hpp>
+#include <netcore/protocol/transform.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -28,6 +29,17 @@ struct limits {
   std::uint32_t max_metadata_bytes = 64u << 10;
   /// An open incoming message with no frame for this long fails with errc::idle_timeout.
   std::chrono::milliseconds idle_timeout{30'000};
+  /// Transforms whose bodies this side undoes (bit k = transform_id k), announced in HELLO:
+  /// peers apply no others. A message naming another one fails with
+  /// errc::unsupported_transform (and the session ends the connection). 0 = none: peers send
+  /// every body as it is. Bits of transforms this build does not know are ignored. Default: zstd.
+  std::uint64_t accepted_transforms = known_transforms;
+  /// Largest size a transformed body may declare for itself, before its first transform and
+  /// between two, announced in HELLO (a sender sends larger bodies plain). A larger one fails at
+  /// its OPEN with errc::message_too_large, before any of it arrives, and so does a transformed
+  /// body whose wire size is larger. Decoding one body therefore takes at most twice this in
+  /// memory (its wire bytes and its decoded bytes), for as long as it runs.
+  std::uint64_t max_decoded_size = std::uint64_t{4} << 20;
 };
 
 /// Where incoming message bodies are kept while they arrive.

@@ -106,13 +106,20 @@ struct settings {
   std::uint32_t max_concurrent_messages = 1024;
   /// Largest message body the sender of HELLO accepts.
   std::uint64_t max_message_size = std::uint64_t{16} << 30;
+  /// Transforms the sender of HELLO undoes (bit k = transform_id k). A peer that does not say
+  /// (one that predates transforms) undoes none: 0.
+  std::uint64_t accepted_transforms = 0;
+  /// Largest decoded size of a transformed body the sender of HELLO accepts (limits).
+  std::uint64_t max_decoded_size = std::uint64_t{4} << 20;
 
   friend bool operator==(const settings& a, const settings& b) {
     return a.max_frame_payload == b.max_frame_payload &&
            a.initial_message_credit == b.initial_message_credit &&
            a.initial_connection_credit == b.initial_connection_credit &&
            a.max_concurrent_messages == b.max_concurrent_messages &&
-           a.max_message_size == b.max_message_size;
+           a.max_message_size == b.max_message_size &&
+           a.accepted_transforms == b.accepted_transforms &&
+           a.max_decoded_size == b.max_decoded_size;
   }
 };
 

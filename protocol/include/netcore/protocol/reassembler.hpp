@@ -5,6 +5,7 @@
 #include <netcore/protocol/limits.hpp>
 #include <netcore/protocol/message_body.hpp>
 #include <netcore/protocol/metadata.hpp>
+#include <netcore/protocol/transform_codec.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -35,8 +36,11 @@ struct reassembly_event {
 struct reassembler_stats {
   std::uint64_t completed = 0;
   std::uint64_t failed = 0;
-  std::uint64_t spilled = 0;     ///< Messages that went to a file.
-  std::uint64_t body_bytes = 0;  ///< Body bytes accepted.
+  std::uint64_t spilled = 0;             ///< Messages that went to a file.
+  std::uint64_t body_bytes = 0;          ///< Body bytes accepted (as they arrived: wire bytes).
+  std::uint64_t decoded = 0;             ///< Messages whose transforms were undone.
+  std::uint64_t decoded_wire_bytes = 0;  ///< Their bodies' bytes as they arrived.
+  std::uint64_t decoded_bytes = 0;       ///< Their bodies' bytes once the transforms were undone.
 };
 
 /// Rebuilds incoming messages from decoded frames (sans I/O; time is passed in).
@@ -46,6 +50,13 @@ struct reassembler_stats {
 /// END (or in a single-frame OPEN) is verified before a message is reported completed; events
 /// come out in completion order. A failure concerns one message only: the others continue.
 /// Spill files of failed, cancelled or unfinished messages are removed (also on destruction).
+///
+/// A transformed message (flags::transformed) has its transforms checked at its OPEN (announced
+/// ones only: limits::accepted_transforms; every declared size within limits::max_decoded_size)
+/// and undone once its wire body is complete and verified; the decoded body is then kept like
+/// any other (memory, or a spill file above the threshold) and must have exactly the declared
+/// size. Its failures (errc::transform_failed, size_mismatch, message_too_large) are that
+/// message's; errc::unsupported_transform is one too, but the session ends the connection for it.
 class reassembler {
  public:
   using clock = std::chrono::steady_clock;
@@ -92,14 +103,21 @@ class reassembler {
  private:
   struct partial;
   errc on_open(const frame_view& f, clock::time_point now);
-  errc on_single(const frame_view& f, std::uint64_t id, std::uint64_t declared, bool can_spill);
+  errc on_single(const frame_view& f, std::uint64_t id, std::uint64_t declared);
   errc on_data(const frame_view& f, clock::time_point now);
   errc on_end(const frame_view& f);
   void fail_partial(std::uint64_t id, errc reason);
   errc append(partial& p, byte_view bytes);
+  // Transforms and complete bodies (reassembler_transforms.cpp).
+  errc read_transforms(const frame_view& f, std::uint64_t declared, transform_chain& chain,
+                       std::size_t& consumed) const;
+  errc undo_transforms(const transform_chain& chain, byte_view wire, byte_buffer& out);
+  errc decode_body(const transform_chain& chain, message_body& body);
+  errc store_complete(byte_view content, byte_buffer* owned, message_body& out);
 
   limits limits_;
   storage_policy policy_;
+  transform_codec codec_;
   std::unordered_map<std::uint64_t, std::unique_ptr<partial>> open_;
   std::deque<reassembly_event> events_;
   std::uint64_t buffered_ = 0;

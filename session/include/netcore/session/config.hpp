@@ -1,6 +1,7 @@
 #pragma once
 
 #include <netcore/protocol/limits.hpp>
+#include <netcore/protocol/transform.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -33,6 +34,28 @@ struct link_config {
   std::uint64_t bytes_per_second = 0;
 };
 
+/// Which outgoing bodies a session transforms (compresses), and how (docs/PROTOCOL.md,
+/// "Transforms"). A transform is applied only where the peer announced that it undoes it (its
+/// limits.accepted_transforms), and a body goes as it is when the transform would not make it
+/// smaller. What this side undoes, and announces, is its own limits.accepted_transforms and
+/// limits.max_decoded_size.
+struct transform_config {
+  /// Transforms applied to outgoing bodies (bit k = protocol::transform_id k; bits of unknown
+  /// transforms are ignored), in ascending id order. 0, the default: every body goes as it is
+  /// (compression costs CPU on both sides, and over TLS compressing secrets beside data an
+  /// attacker chooses can reveal them through the sizes: docs/SECURITY.md).
+  std::uint64_t apply = 0;
+  /// Bodies smaller than this go as they are. At 4 KiB zstd takes ~15-25 µs and saves ~3 KiB of
+  /// text, about what sending 3 KiB takes at 1 Gbit/s; smaller bodies save less per µs spent.
+  std::uint64_t min_size = 4u << 10;
+  /// Bodies larger than this go as they are, and so do streamed ones (open_stream()): a body is
+  /// compressed whole, by send(), on the caller's thread (in the runtime the connection's event
+  /// loop), ~2-4 ms per MiB at level 1 here. The peer's limits.max_decoded_size bounds it too.
+  std::uint64_t max_size = 1u << 20;
+  /// zstd's compression level (1 … 19, negative: faster; 0 = zstd's default, 3).
+  int zstd_level = 1;
+};
+
 /// Everything tunable about one session (one connection's protocol state). Every resource a peer
 /// can make the session spend is bounded by a field here, never by what the peer claims.
 struct session_config {
@@ -41,6 +64,8 @@ struct session_config {
   protocol::limits limits;
   /// Where incoming bodies are kept (memory threshold, spill directory).
   protocol::storage_policy storage;
+  /// Which outgoing bodies are transformed (compressed); off by default.
+  transform_config transforms;
 
   /// Body bytes per DATA frame (at most the peer's max_frame_payload).
   std::size_t chunk_size = 64u << 10;

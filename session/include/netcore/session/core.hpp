@@ -7,6 +7,7 @@
 #include <netcore/protocol/metadata.hpp>
 #include <netcore/protocol/reassembler.hpp>
 #include <netcore/protocol/result.hpp>
+#include <netcore/protocol/transform_codec.hpp>
 #include <netcore/session/config.hpp>
 #include <netcore/session/errors.hpp>
 #include <netcore/session/events.hpp>
@@ -61,17 +62,19 @@ enum class session_state {
 /// Sending. send() queues a message whose body is in memory (a SINGLE frame when small enough
 /// for the peer, else OPEN, DATA chunks, END, sliced lazily at batch time). open_stream() opens a
 /// message whose body a producer pushes in chunks (push, finish); progress events tell the
-/// producer how much was written, so it can stay a bounded window ahead. Nothing but HELLO,
+/// producer how much was written, so it can stay a bounded window ahead. send() compresses a
+/// body first where this side's transform_config enables it and the peer announced it
+/// (may_transform()); the compressed body then travels like any other. Nothing but HELLO,
 /// PING/PONG and control frames goes out before the peer's HELLO, so every setting the peer
-/// announces governs every frame this side sends: frame size, both credits, concurrency and
-/// message size.
+/// announces governs every frame this side sends: frame size, both credits, concurrency, message
+/// size and transforms.
 ///
 /// Receiving. feed() decodes any split of the byte stream, reassembles messages (memory or spill
-/// file, digest verified) and reports them as received events; their cost counts against the
-/// delivery budget until acknowledge(). A peer that exceeds its credit, opens more messages than
-/// announced, floods PINGs or control replies, or sends frames for messages it never opened
-/// ends the connection with a GOAWAY carrying the wire code; bad input that concerns one message
-/// fails that message only.
+/// file, digest verified, transforms undone) and reports them as received events; their cost counts
+/// against the delivery budget until acknowledge(). A peer that exceeds its credit, opens more
+/// messages than announced, floods PINGs or control replies, or sends frames for messages it never
+/// opened ends the connection with a GOAWAY carrying the wire code; bad input that concerns one
+/// message fails that message only.
 ///
 /// Thread safety: none; one owner drives it (an actor, an event loop callback, a test).
 class core {
@@ -92,6 +95,12 @@ class core {
   /// wire_errc::metadata_too_large (OPEN would not fit the peer's max_frame_payload).
   protocol::result<std::uint64_t, std::error_code> send(protocol::message_meta meta,
                                                         shared_body body);
+  /// True when send() would transform (compress) a body of `size` bytes: transforms.apply names
+  /// one, the size is within transforms.min_size … max_size and, once the peer's HELLO is in, the
+  /// peer accepts one of them and its max_decoded_size takes the size (before it, the answer
+  /// assumes it will). A caller that streams large bodies (open_stream()) hands the ones for which
+  /// this is true to send() whole instead: streamed bodies are never transformed.
+  bool may_transform(std::uint64_t size) const noexcept;
   /// True when a message queuing `queued` bytes (its in-memory body plus message_overhead; a
   /// streamed message only the overhead) fits the outgoing queue's bounds now: send() and
   /// open_stream() would not answer runtime_errc::backpressure.
@@ -222,12 +231,15 @@ class core {
 
   // sending (core_send.cpp)
   std::size_t sched_quantum() const noexcept;
+  std::uint64_t transforms_for(std::uint64_t size) const noexcept;
+  void transform(shared_body& body, std::size_t meta_size, protocol::transform_chain& chain);
   std::error_code admit(std::uint64_t id, const protocol::message_meta& meta,
                         std::uint64_t body_size, std::uint64_t queued);
   void add_message(std::unique_ptr<out_message> m);
-  bool fits_single(const protocol::message_meta& meta, std::size_t body_size) const noexcept;
+  bool fits_single(std::size_t head_size, std::size_t body_size) const noexcept;
   void enqueue_single(std::uint64_t id, protocol::message_meta meta, shared_body body,
-                      std::uint64_t queued, std::uint64_t cookie);
+                      std::uint64_t queued, std::uint64_t cookie,
+                      const protocol::transform_chain& chain);
   flow_head head_of(std::uint64_t flow);
   void encode_head(std::uint64_t flow, batch& b);
   void encode_message_head(out_message& m, batch& b);
@@ -313,6 +325,7 @@ class core {
   std::size_t written_in_front_ = 0;  // bytes of outstanding_.front() already written
   std::vector<protocol::io_slice> no_slices_;
   std::unique_ptr<reliable_link> link_;  // on lossy streams: carries the frames
+  protocol::transform_codec codec_;      // applies transforms to outgoing bodies
 
   // -- receive side --
   bool tolerate_loss_ = false;  // lossy without a link: frames may vanish, repair credit

@@ -26,6 +26,13 @@ class reason_counts {
   std::vector<std::pair<std::error_code, std::uint64_t>> entries_;
 };
 
+/// Bodies that travelled transformed (compressed), and their bytes both ways.
+struct transform_counts {
+  std::uint64_t messages = 0;
+  std::uint64_t plain_bytes = 0;  ///< Their bodies as the applications see them.
+  std::uint64_t wire_bytes = 0;   ///< Their bodies as they travelled.
+};
+
 /// Counters of one session: what a CLI's `stats` and a server's metrics show. Monotonic except
 /// the "current" gauges at the end.
 struct session_stats {
@@ -47,6 +54,11 @@ struct session_stats {
   std::uint64_t pings_sent = 0;
   std::uint64_t pings_received = 0;
   std::uint64_t input_pauses = 0;  ///< Times input stopped: deliveries beyond delivery_budget.
+
+  transform_counts compressed;    ///< Outgoing bodies compressed before they were sent.
+  transform_counts decompressed;  ///< Incoming bodies that arrived compressed.
+  std::uint64_t compression_skipped =
+      0;  ///< Outgoing bodies compression did not shrink: sent plain.
 
   // The reliable link (lossy streams only; all 0 otherwise).
   std::uint64_t link_packets_sent = 0;     ///< Data packets written for the first time.
