@@ -132,6 +132,10 @@ std::size_t endpoint::stop(std::chrono::milliseconds deadline) {
   return forced;
 }
 
+const endpoint_config& endpoint::config() const noexcept {
+  return impl_->config;
+}
+
 endpoint_stats endpoint::stats() const {
   caf::scoped_actor self{impl_->rt->system()};
   endpoint_stats out;

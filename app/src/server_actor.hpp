@@ -6,6 +6,8 @@
 
 #include <netcore/app/server.hpp>
 
+#include "owned_connection.hpp"
+
 #include <caf/actor_system.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
@@ -35,5 +37,4 @@ caf::actor spawn_server_actor(caf::actor_system& sys, server_setup setup);
 
 }  // namespace netcore::app::detail
 
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<netcore::actors::connection>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(netcore::app::server_stats)

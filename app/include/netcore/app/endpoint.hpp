@@ -84,6 +84,8 @@ class endpoint {
   /// serves it). Idempotent; `state`, when given, becomes the connection's state
   /// (request::state()), kept until the connection ends.
   void serve(actors::connection& c, std::shared_ptr<std::any> state = {});
+  /// The configuration it was made with.
+  const endpoint_config& config() const noexcept;
   /// What the endpoint holds now (a snapshot; blocks for a message round trip to its actor).
   endpoint_stats stats() const;
 
