@@ -2,6 +2,7 @@
 
 #include "endpoint_core.hpp"
 
+#include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
@@ -63,6 +64,29 @@ std::error_code endpoint::handle(std::string_view name, sync_handler h, route_op
 std::error_code endpoint::handle_async(std::string_view name, handler h, route_options options,
                                        bool replace) {
   return root().handle_async(name, std::move(h), options, replace);
+}
+
+std::error_code endpoint::handle_actor(std::string_view name, handler_actor a,
+                                       route_options options, bool replace) {
+  if (!a) return std::make_error_code(std::errc::invalid_argument);
+  auto* sys = &impl_->rt->system();
+  handler h = [sys, a](const request& req, responder rs) {
+    // Asked from an actor of its own, so the reply (now or later) needs no waiting thread.
+    sys->spawn([a, req, rs](caf::event_based_actor* self) {
+      self->request(a, caf::infinite, handle_atom::value, req)
+          .then(
+              [self, rs](response& r) {
+                rs.reply(std::move(r));
+                self->quit();
+              },
+              [self, rs](caf::error& e) {
+                rs.reply(response::error(status::internal,
+                                         "the handler actor failed: " + self->system().render(e)));
+                self->quit();
+              });
+    });
+  };
+  return handle_async(name, std::move(h), options, replace);
 }
 
 std::error_code endpoint::remove(std::string_view name) {

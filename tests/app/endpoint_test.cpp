@@ -319,3 +319,28 @@ TEST_F(endpoint_test, stop_drains_calls_in_flight_refuses_new_ones_and_start_tak
   EXPECT_TRUE(held.at(1).cancelled());  // its answer would be dropped
   held.clear();
 }
+
+TEST_F(endpoint_test, a_route_handled_by_a_typed_actor_gets_its_answers) {
+  // A stateful actor: it counts the requests it answered (its state is its own, no locks).
+  auto counter = sys_->spawn([](handler_actor::pointer self) -> handler_actor::behavior_type {
+    auto n = std::make_shared<int>(0);
+    return {[self, n](handle_atom, const request& r) -> caf::result<response> {
+      if (r.text() == "fail") return caf::make_error(caf::sec::runtime_error, "refused");
+      (void)self;
+      return response::text(r.text() + " #" + std::to_string(++*n));
+    }};
+  });
+  ASSERT_FALSE(server_->handle_actor("count", counter));
+  connect();
+  EXPECT_EQ(call("count", "a").text(), "a #1");
+  EXPECT_EQ(call("count", "b").text(), "b #2");
+  auto failed = call("count", "fail");
+  EXPECT_EQ(failed.code, status::internal);
+  EXPECT_NE(failed.reason.find("handler actor failed"), std::string::npos) << failed.reason;
+  // A handler actor that is gone answers internal too; the connection goes on.
+  caf::anon_send_exit(counter, caf::exit_reason::user_shutdown);
+  auto gone = call("count", "c");
+  EXPECT_EQ(gone.code, status::internal) << gone.reason;
+  EXPECT_EQ(server_->handle_actor("null", handler_actor{}),
+            std::make_error_code(std::errc::invalid_argument));
+}

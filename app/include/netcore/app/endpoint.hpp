@@ -74,6 +74,11 @@ class endpoint {
   /// The same for a handler that answers through its responder.
   std::error_code handle_async(std::string_view name, handler h, route_options options = {},
                                bool replace = false);
+  /// The same for a handler that is an actor: each request is sent to `a` as (handle_atom,
+  /// request) from an actor of its own; its reply is the answer, an error reply (or `a` being
+  /// gone) answers status::internal. Errors: as handle(); invalid_argument for a null actor.
+  std::error_code handle_actor(std::string_view name, handler_actor a, route_options options = {},
+                               bool replace = false);
   /// Removes the route `name`. Errors: not_found.
   std::error_code remove(std::string_view name);
   /// The handler for requests no route matches (none: they are answered status::not_found).

@@ -13,6 +13,11 @@
 
 #include <netcore/app/call.hpp>
 
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
 #include <cstddef>
 #include <exception>
 #include <functional>
@@ -24,6 +29,13 @@ namespace netcore::app {
 using handler = std::function<void(const request&, responder)>;
 /// A handler that answers by returning.
 using sync_handler = std::function<response(const request&)>;
+
+/// The message a handler actor gets for each request of its route.
+using handle_atom = caf::atom_constant<caf::atom("ap_handle")>;
+/// A handler that is an actor (endpoint::handle_actor()): it gets (handle_atom, request) and
+/// replies with the response, at once or later through a response promise. An error reply, or
+/// an actor that is gone, answers status::internal.
+using handler_actor = caf::typed_actor<caf::replies_to<handle_atom, request>::with<response>>;
 
 /// How a route's handler runs.
 struct route_options {
@@ -50,3 +62,6 @@ using error_handler =
     std::function<std::optional<response>(const request&, const std::exception_ptr&)>;
 
 }  // namespace netcore::app
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(netcore::app::request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(netcore::app::response)
