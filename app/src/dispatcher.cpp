@@ -141,7 +141,9 @@ void rearm(dispatcher_ptr self) {
   self->delayed_send(self, delay, expire_atom::value, ++s.tick_generation);
 }
 
-void finish(dispatcher_ptr self, const std::shared_ptr<call_state>& call) {
+/// The call is over: its deadline, limits and budget shares are released. `call` is a copy (the
+/// caller's may be the entry this erases).
+void finish(dispatcher_ptr self, std::shared_ptr<call_state> call) {
   auto& s = self->state;
   drop_deadline(self, call->deadline_task);
   auto r = s.running.find(call->handler_key);
