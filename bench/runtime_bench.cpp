@@ -47,7 +47,8 @@ constexpr auto wait_limit = std::chrono::seconds{120};
 
 /// What a report line says in place of the gRPC baseline's figures when it was not built.
 constexpr const char* grpc_absent =
-    "not built: gRPC was not found at configure time (see bench/grpc_baseline.cmake)";
+    "not built: gRPC was not found at configure time, or NETCORE_BENCH_GRPC is OFF (see "
+    "bench/grpc_baseline.cmake)";
 
 /// Ends a benchmark's server thread.
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
