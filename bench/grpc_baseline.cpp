@@ -436,7 +436,7 @@ latency grpc_rtt_under_load(std::uint64_t bulk_bytes, std::size_t message_size,
   group.spawn([&] {
     Payload request, reply;
     request.set_data(std::string(request_size, 'r'));
-    while (!upload_started.load() && !stop.load())
+    while (!upload_started.load() && !upload_written.load() && !stop.load())
       std::this_thread::sleep_for(std::chrono::milliseconds{1});
     const auto deadline = clock_type::now() + max_latency_run_time;
     while (rtts.size() < samples && !upload_written.load() && !stop.load() &&
