@@ -4,6 +4,9 @@
 
 #include "app_bench.hpp"
 #include "baselines.hpp"
+#if NETCORE_BENCH_HAVE_GRPC
+#include "grpc_baseline.hpp"
+#endif
 #include "many_connections.hpp"
 #include "tls_bench.hpp"
 
@@ -41,6 +44,11 @@ namespace {
 constexpr std::uint64_t mib = 1u << 20;
 constexpr std::uint64_t gib = 1u << 30;
 constexpr auto wait_limit = std::chrono::seconds{120};
+
+/// What a report line says in place of the gRPC baseline's figures when it was not built.
+constexpr const char* grpc_absent =
+    "not built: gRPC was not found at configure time, or NETCORE_BENCH_GRPC is OFF (see "
+    "bench/grpc_baseline.cmake)";
 
 /// Ends a benchmark's server thread.
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
@@ -557,8 +565,10 @@ int main(int argc, char** argv) {
                {{"variant", "memory storage"}});
   }
   if (wanted("P2")) {
-    std::vector<double> p50, p99, n50, n99, z50, z99;
+    std::vector<double> p50, p99, n50, n99, z50, z99, g50, g99, gn;
     const std::size_t samples = opt.quick ? 100 : 400;
+    // gRPC's upload is the whole bulk size in 64 KiB messages, as a gRPC user would stream it.
+    constexpr std::size_t grpc_piece = 64 * 1024;
     for (int r = 0; r < opt.reps; ++r) {
       auto nc = netcore_rtt_under_load(rt, spill.path, bulk, samples);
       auto naive = nb::naive_framing_rtt_under_load(bulk / 4, 100, samples / 10);
@@ -569,6 +579,12 @@ int main(int argc, char** argv) {
       n99.push_back(naive.p99_us);
       z50.push_back(zq.p50_us);
       z99.push_back(zq.p99_us);
+#if NETCORE_BENCH_HAVE_GRPC
+      auto gr = nb::grpc_rtt_under_load(bulk, grpc_piece, 100, samples);
+      g50.push_back(gr.p50_us);
+      g99.push_back(gr.p99_us);
+      gn.push_back(static_cast<double>(gr.samples));
+#endif
     }
     auto v = median(p99);
     report.add("P2", v, "us (p99)", "naive_length_prefix_p99", median(n99), v / median(n99),
@@ -576,6 +592,18 @@ int main(int argc, char** argv) {
                {{"p50_us", median(p50)}, {"baseline_p50_us", median(n50)}});
     report.add("P2", v, "us (p99)", "zeromq_p99", median(z99), v / median(z99), "p99 <= 1000 us",
                v <= 1000, {{"p50_us", median(p50)}, {"baseline_p50_us", median(z50)}});
+    nlohmann::json grpc_extra = {
+        {"p50_us", median(p50)}, {"bulk_bytes", bulk}, {"upload_message_bytes", grpc_piece}};
+    if (g99.empty()) {
+      grpc_extra["baseline_absent"] = grpc_absent;
+      report.add("P2", v, "us (p99)", "grpc_p99", 0.0, 0.0, "p99 <= 1000 us", v <= 1000,
+                 grpc_extra);
+    } else {
+      grpc_extra["baseline_p50_us"] = median(g50);
+      grpc_extra["baseline_samples"] = median(gn);
+      report.add("P2", v, "us (p99)", "grpc_p99", median(g99), v / median(g99), "p99 <= 1000 us",
+                 v <= 1000, grpc_extra);
+    }
   }
   if (wanted("P3")) {
     const std::size_t count = opt.quick ? 200000 : 1000000;
@@ -627,28 +655,55 @@ int main(int argc, char** argv) {
   }
   if (wanted("P8")) {
     // Calls of 100 B with 64 in flight per connection, 1 and 8 connections, against ZeroMQ
-    // DEALER -> ROUTER with the same window, alternating.
+    // DEALER -> ROUTER and gRPC unary calls with the same window, alternating (the order is
+    // reversed every other repetition).
     const std::size_t total = opt.quick ? 100'000 : 400'000;
     for (std::size_t conns : {std::size_t{1}, std::size_t{8}}) {
-      std::vector<double> ours, zmq, ratio;
+      std::vector<double> ours, zmq, ratio, grpc, grpc_ratio;
       for (int r = 0; r < opt.reps; ++r) {
         actors::runtime rt2{sys, two_loops};
-        double o = 0, z = 0;
+        double o = 0, z = 0, g = 0;
+        auto run_ours = [&] {
+          o = nb::endpoint_calls_per_sec(rt2, spill.path, conns, 64, total, 100);
+        };
+        auto run_zmq = [&] { z = nb::zmq_dealer_router_calls_per_sec(conns, 64, total, 100); };
+        auto run_grpc = [&] {
+#if NETCORE_BENCH_HAVE_GRPC
+          g = nb::grpc_unary_calls_per_sec(conns, 64, total, 100);
+#endif
+        };
         if (r % 2 == 0) {
-          o = nb::endpoint_calls_per_sec(rt2, spill.path, conns, 64, total, 100);
-          z = nb::zmq_dealer_router_calls_per_sec(conns, 64, total, 100);
+          run_ours();
+          run_zmq();
+          run_grpc();
         } else {
-          z = nb::zmq_dealer_router_calls_per_sec(conns, 64, total, 100);
-          o = nb::endpoint_calls_per_sec(rt2, spill.path, conns, 64, total, 100);
+          run_grpc();
+          run_zmq();
+          run_ours();
         }
         ours.push_back(o);
         zmq.push_back(z);
         ratio.push_back(o / z);
+        if (g > 0) {
+          grpc.push_back(g);
+          grpc_ratio.push_back(o / g);
+        }
       }
       const auto q = median(ratio);
+      const nlohmann::json extra = {
+          {"connections", conns}, {"window", 64}, {"calls", total}, {"size", 100}};
       report.add("P8", median(ours), "calls/s", "zmq_dealer_router_echo_same_window", median(zmq),
-                 q, ">= 1x ZeroMQ", q >= 1.0,
-                 {{"connections", conns}, {"window", 64}, {"calls", total}, {"size", 100}});
+                 q, ">= 1x ZeroMQ", q >= 1.0, extra);
+      if (grpc.empty()) {
+        auto absent = extra;
+        absent["baseline_absent"] = grpc_absent;
+        report.add("P8", median(ours), "calls/s", "grpc_unary_same_window", 0.0, 0.0,
+                   "ours >= 2x grpc", false, absent);
+      } else {
+        const auto qg = median(grpc_ratio);
+        report.add("P8", median(ours), "calls/s", "grpc_unary_same_window", median(grpc), qg,
+                   "ours >= 2x grpc", qg >= 2.0, extra);
+      }
     }
   }
   if (wanted("P9")) {

@@ -54,8 +54,12 @@ def report_runtime(path):
             for k, v in r.items()
             if k in ("p50_us", "p99_us", "baseline_p50_us"))
         value = f"{r['value']:.4g} {r['unit']}" + (f" ({extra})" if extra else "")
+        # A baseline that was not built (the optional gRPC one) has no figure to show.
+        absent = "baseline_absent" in r
+        baseline = "absent" if absent else f"{r['baseline_value']:.4g}"
+        ratio = "" if absent else f"{r['ratio']:.3f}"
         print(f"| {r['name']} | {r.get('variant', '')} | {value} | "
-              f"{r['baseline']} {r['baseline_value']:.4g} | {r['ratio']:.3f} | {r['target']} | "
+              f"{r['baseline']} {baseline} | {ratio} | {r['target']} | "
               f"{'yes' if r['met'] else 'no'} |")
 
 
