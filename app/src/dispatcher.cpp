@@ -9,6 +9,7 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <set>
@@ -77,6 +78,9 @@ struct dispatcher_state {
     auto left = std::move(pending);
     for (auto& [key, call] : left)
       call.pending->done(reply::failed(status::unavailable, "the endpoint was destroyed"));
+    // Held deliveries are acknowledged, so their connections do not stay paused for good.
+    for (auto& [addr, c] : conns)
+      for (auto& h : c.held) h.rp.deliver(caf::ok_atom::value);
   }
 };
 
@@ -250,6 +254,14 @@ void take_answers(dispatcher_ptr self, const actors::connection_actor& conn, act
         a->second->cancelled = true;
         report(self, event_names::cancelled, *a->second, status::cancelled, "withdrawn");
         finish(self, a->second);
+      } else if (auto c = s.conns.find(conn.address()); c != s.conns.end()) {
+        // Still waiting for admission: it never starts.
+        for (auto& h : c->second.held)
+          h.requests.erase(std::remove_if(h.requests.begin(), h.requests.end(),
+                                          [&](const protocol::incoming_message& r) {
+                                            return r.id == key.second;
+                                          }),
+                           h.requests.end());
       }
       continue;
     }
@@ -290,6 +302,11 @@ void admit_held(dispatcher_ptr self) {
   for (bool progress = true; progress;) {
     progress = false;
     for (auto& [addr, c] : s.conns) {
+      // A held delivery left empty (its requests withdrawn) is acknowledged at once.
+      while (!c.held.empty() && c.held.front().requests.empty()) {
+        c.held.front().rp.deliver(caf::ok_atom::value);
+        c.held.pop_front();
+      }
       if (c.held.empty() || !has_room(s, c)) continue;
       progress = true;
       if (!start_some(self, c, c.held.front())) continue;

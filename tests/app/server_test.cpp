@@ -296,6 +296,34 @@ TEST_F(server_test, a_budget_of_requests_being_answered_holds_the_rest_back) {
   held.clear();
 }
 
+TEST_F(server_test, a_request_withdrawn_while_waiting_for_admission_never_starts) {
+  ep_ = std::make_unique<endpoint>(*rt_, [] {
+    endpoint_config e;
+    e.max_active_bytes = 512 + 256;  // one 512 B request
+    return e;
+  }());
+  test::held_calls held;
+  ASSERT_FALSE(ep_->handle_async("hold", held.keep()));
+  start();
+  auto& c = connect();
+  auto first = client_->call(c, text_message("hold", std::string(512, 'x')), 30s);
+  ASSERT_TRUE(held.wait(1));
+  auto second = client_->call(c, text_message("hold", std::string(512, 'y')), 100ms);
+  ASSERT_EQ(second.wait_for(20s), std::future_status::ready);
+  EXPECT_EQ(second.get().code, status::deadline_exceeded);
+  // The withdrawal reaches the waiting request: nothing waits any more.
+  endpoint_stats st = ep_->stats();
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while ((st = ep_->stats()).waiting_requests != 0 && std::chrono::steady_clock::now() < until)
+    std::this_thread::yield();
+  EXPECT_EQ(st.waiting_requests, 0u);
+  EXPECT_TRUE(held.at(0).reply(response::text("ok")));
+  ASSERT_EQ(first.wait_for(10s), std::future_status::ready);
+  EXPECT_TRUE(first.get().ok());
+  EXPECT_EQ(ep_->stats().active_calls, 0u);  // the withdrawn one was never started
+  held.clear();
+}
+
 TEST_F(server_test, a_hundred_clients_with_a_hundred_calls_each_get_their_own_answers) {
   start();
   ASSERT_FALSE(ep_->handle("tag", [](const request& r) { return response::text(r.text() + "!"); }));
