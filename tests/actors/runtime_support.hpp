@@ -117,19 +117,27 @@ class runtime_fixture : public ::testing::Test {
 
 /// A raw TCP socket connected to 127.0.0.1:`port` (reads time out after 10 s), or -1: a peer
 /// that speaks whatever the test writes. The caller closes it.
-inline int raw_connect(std::uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
+/// Connects the socket `fd` to 127.0.0.1:`port` (10 s receive timeout). Needs no new
+/// descriptor, so it works with the descriptor limit at zero. Returns false on failure.
+inline bool connect_loopback(int fd, std::uint16_t port) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return false;
+  timeval timeout{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  return true;
+}
+
+/// A new TCP socket connected to 127.0.0.1:`port`, or -1. The caller closes it.
+inline int raw_connect(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  if (!connect_loopback(fd, port)) {
     ::close(fd);
     return -1;
   }
-  timeval timeout{10, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   return fd;
 }
 
