@@ -1,4 +1,5 @@
-// P9: an endpoint's idle request round trip.
+// P8, P9 and P2 through an endpoint: request/response throughput, the idle round trip, and a
+// small call's round trip while a large upload goes to another route of the same connection.
 
 #include "app_bench.hpp"
 
@@ -18,22 +19,33 @@ namespace netcore::bench {
 
 namespace {
 
-/// Two connections of `rt` on the two ends of one loopback TCP connection.
-std::pair<actors::connection, actors::connection> connected(actors::runtime& rt,
-                                                            const std::string& spill) {
-  auto listener = transports::listener::tcp("127.0.0.1", 0);
+/// Two connections of `rt` on the two ends of one loopback TCP connection. `for_latency` takes
+/// the latency-oriented settings of the runtime's P2 (docs/BENCHMARKS.md): every queue in front
+/// of a request about 128 KiB.
+std::pair<actors::connection, actors::connection>
+connected(actors::runtime& rt, const std::string& spill, bool for_latency = false) {
+  transports::tcp_options opts;
+  actors::connection_config cfg;
+  cfg.storage.spill_directory = spill;
+  cfg.keepalive_interval = std::chrono::milliseconds{0};
+  if (for_latency) {
+    opts.not_sent_low_water = 64u << 10;
+    opts.receive_buffer = 128u << 10;
+    cfg.chunk_size = 64u << 10;
+    cfg.write_batch = 128u << 10;
+    cfg.read_size = 128u << 10;
+    cfg.limits.max_frame_payload = static_cast<std::uint32_t>(cfg.chunk_size + 64);
+  }
+  auto listener = transports::listener::tcp("127.0.0.1", 0, opts);
   if (!listener) throw std::runtime_error("listen failed");
   std::unique_ptr<transports::byte_stream> accepted;
   std::thread acceptor{[&] {
     auto s = (*listener)->accept();
     if (s) accepted = std::move(*s);
   }};
-  auto dialed = transports::tcp_connect("127.0.0.1", (*listener)->port());
+  auto dialed = transports::tcp_connect("127.0.0.1", (*listener)->port(), opts);
   acceptor.join();
   if (!dialed || !accepted) throw std::runtime_error("connect failed");
-  actors::connection_config cfg;
-  cfg.storage.spill_directory = spill;
-  cfg.keepalive_interval = std::chrono::milliseconds{0};
   auto a = rt.adopt(std::move(*dialed), cfg);
   auto b = rt.adopt(std::move(accepted), cfg);
   return {std::move(a), std::move(b)};
@@ -120,6 +132,51 @@ double endpoint_calls_per_sec(actors::runtime& rt, const std::string& spill,
     }
   }
   return rate;
+}
+
+latency endpoint_rtt_under_load(actors::runtime& rt, const std::string& spill, std::uint64_t bulk,
+                                std::size_t samples) {
+  using clock_type = std::chrono::steady_clock;
+  auto [a, b] = connected(rt, spill, true);
+  std::vector<double> rtts;
+  {
+    app::endpoint server{rt};
+    app::endpoint client{rt};
+    add_echo(server);
+    // The upload's route takes the file the body went to and throws it away.
+    auto e = server.handle("upload", [](const app::request& r) {
+      auto body = r.body();
+      body.remove_file();
+      return app::response::text(std::to_string(r.body().size()));
+    });
+    if (e) throw std::runtime_error("route refused: " + e.message());
+    server.serve(b);
+    auto upload = std::make_shared<const protocol::byte_buffer>(bulk, 0x42);
+    actors::outgoing_message big;
+    big.meta.route = "upload";
+    big.bytes = upload;
+    std::atomic<bool> uploaded{false};
+    std::string upload_error;
+    client.call(a, std::move(big), std::chrono::seconds{300}, [&](app::reply r) {
+      if (!r.ok()) upload_error = r.reason;
+      uploaded = true;
+    });
+    const protocol::byte_buffer body(100, 0x5a);
+    while (rtts.size() < samples && !uploaded) {
+      const auto t0 = clock_type::now();
+      auto r = client.call(a, actors::outgoing_message::from_bytes("echo", body)).get();
+      if (!r.ok() || r.body.size() != body.size())
+        throw std::runtime_error("P2 endpoint: bad answer: " + r.reason);
+      rtts.push_back(std::chrono::duration<double, std::micro>(clock_type::now() - t0).count());
+    }
+    while (!uploaded) std::this_thread::yield();
+    if (!upload_error.empty())
+      throw std::runtime_error("P2 endpoint: upload failed: " + upload_error);
+    a.abort();
+    b.abort();
+  }
+  if (rtts.empty()) throw std::runtime_error("P2 endpoint: no sample during the upload");
+  return percentiles(rtts);
 }
 
 }  // namespace netcore::bench

@@ -26,4 +26,10 @@ double endpoint_calls_per_sec(actors::runtime& rt, const std::string& spill,
                               std::size_t connections, std::size_t window, std::size_t total,
                               std::size_t size);
 
+/// P2 through an endpoint: round trips of 100 B calls to "echo" while one call uploads `bulk`
+/// bytes to an "upload" route of the same server on the same connection, until the upload is
+/// answered or `samples` were taken. Throws std::runtime_error on failure (or no sample).
+latency endpoint_rtt_under_load(actors::runtime& rt, const std::string& spill, std::uint64_t bulk,
+                                std::size_t samples);
+
 }  // namespace netcore::bench

@@ -4,6 +4,9 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
+#include <future>
+#include <memory>
+
 namespace netcore::actors {
 
 namespace detail {
@@ -156,6 +159,21 @@ connection_stats connection::stats() const {
   return out;
 }
 
+std::optional<connection_closed> connection::wait_closed(std::chrono::milliseconds timeout) {
+  if (!shared_) return connection_closed{runtime_errc::closed, {}, {}};
+  auto ended = std::make_shared<std::promise<caf::error>>();
+  auto future = ended->get_future();
+  // Called at once when the actor is gone already.
+  caf::actor_cast<caf::abstract_actor*>(shared_->impl)
+      ->attach_functor([ended](const caf::error& why) { ended->set_value(why); });
+  if (timeout != std::chrono::milliseconds::max() &&
+      future.wait_for(timeout) != std::future_status::ready)
+    return std::nullopt;
+  const auto why = future.get();
+  if (auto closed = shared_->end->get()) return closed;
+  return connection_closed{to_error_code(why), shared_->transport, {}};
+}
+
 void connection::attach(delivery_sink sink) {
   if (!shared_) return;
   shared_->sink_attached.store(true);
@@ -192,6 +210,10 @@ const connection_actor& connection::actor() const {
 
 std::uint64_t connection::allocate_id(std::uint64_t n) {
   return shared_ ? shared_->ids->allocate(n) : 0;
+}
+
+std::shared_ptr<session::id_source> connection::id_source() const {
+  return shared_ ? shared_->ids : nullptr;
 }
 
 const transports::peer_identity& connection::peer() const {

@@ -1,10 +1,12 @@
 #include "runtime_impl.hpp"
 
+#include <netcore/actors/scheduler_settings.hpp>
 #include <netcore/transports/listener.hpp>
 #include <netcore/transports/psk_stream.hpp>
 #include <netcore/transports/unix_stream.hpp>
 
 #include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
 #include <caf/send.hpp>
 
 #include <dirent.h>
@@ -186,8 +188,21 @@ authenticated(std::unique_ptr<transports::byte_stream> s, const connection_confi
 
 }  // namespace detail
 
+struct runtime::owned_system {
+  owned_system() {
+    apply(cfg);
+    sys = std::make_unique<caf::actor_system>(cfg);
+  }
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+};
+
 runtime::runtime(caf::actor_system& sys, runtime_config config)
     : impl_(std::make_unique<detail::runtime_impl>(sys, std::move(config))) {}
+
+runtime::runtime(runtime_config config)
+    : own_(std::make_unique<owned_system>()),
+      impl_(std::make_unique<detail::runtime_impl>(*own_->sys, std::move(config))) {}
 
 runtime::~runtime() = default;
 

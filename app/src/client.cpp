@@ -1,5 +1,6 @@
 #include <netcore/app/client.hpp>
 
+#include "caller.hpp"
 #include "client_actor.hpp"
 
 #include <netcore/actors/errors.hpp>
@@ -34,6 +35,17 @@ client::client(actors::runtime& rt, endpoint& ep, client_config config)
   impl_->actor = detail::spawn_client_actor(rt.system(), std::move(setup));
 }
 
+namespace {
+client_config with_connector(connector connect) {
+  client_config c;
+  c.connect = std::move(connect);
+  return c;
+}
+}  // namespace
+
+client::client(actors::runtime& rt, endpoint& ep, connector connect)
+    : client(rt, ep, with_connector(std::move(connect))) {}
+
 client::~client() {
   std::shared_ptr<actors::connection> c;
   {
@@ -53,6 +65,21 @@ void client::call(actors::outgoing_message request, std::chrono::milliseconds ti
   caf::anon_send(impl_->actor, detail::cl_call_atom::value, std::move(request),
                  static_cast<std::uint64_t>(std::max<std::int64_t>(0, timeout.count())),
                  std::move(d));
+}
+
+caller_actor client::caller() {
+  return detail::spawn_caller(
+      impl_->rt->system(),
+      [actor = impl_->actor](actors::outgoing_message request, std::chrono::milliseconds timeout,
+                             std::function<void(reply)> done) {
+        auto d = std::make_shared<detail::client_done>();
+        d->fn = std::move(done);
+        // A client that is gone drops the message, and with it `done`: the caller then hears
+        // status::unavailable.
+        caf::anon_send(actor, detail::cl_call_atom::value, std::move(request),
+                       static_cast<std::uint64_t>(std::max<std::int64_t>(0, timeout.count())),
+                       std::move(d));
+      });
 }
 
 std::future<reply> client::call(actors::outgoing_message request,

@@ -204,7 +204,9 @@ void on_request(dispatcher_ptr self, const actors::connection_actor& conn,
     call->deadline_task =
         add_deadline(self, *call->deadline, deadline_of{false, {conn.address(), call->message.id}});
   }
-  call->cost = call->message.body.size() + session::message_overhead;
+  // A body in a file holds no memory (the spill quota bounds the disk): only its overhead counts.
+  call->cost =
+      (call->message.body.is_file() ? 0 : call->message.body.size()) + session::message_overhead;
   s.active_bytes += call->cost;
   entry_of_conn.active_bytes += call->cost;
   ++entry_of_conn.active_calls;

@@ -1,5 +1,7 @@
 #include <netcore/app/endpoint.hpp>
+#include <netcore/session/core.hpp>
 
+#include "caller.hpp"
 #include "endpoint_core.hpp"
 
 #include <caf/event_based_actor.hpp>
@@ -112,19 +114,42 @@ void endpoint::serve(actors::connection& c, std::shared_ptr<std::any> state) {
     impl_->config.events->emit(event_names::connected, connection_event{c.actor().address(), {}});
 }
 
-void endpoint::call(actors::connection& c, actors::outgoing_message request,
-                    std::chrono::milliseconds timeout, std::function<void(reply)> done) {
-  serve(c);
-  if (timeout.count() <= 0) timeout = impl_->config.default_timeout;
+namespace {
+
+// Sends `request` as call `id` on `conn` through the dispatcher of `core`.
+void make_call(detail::endpoint_core& core, const actors::connection_actor& conn, std::uint64_t id,
+               actors::outgoing_message request, std::chrono::milliseconds timeout,
+               std::function<void(reply)> done) {
+  if (timeout.count() <= 0) timeout = core.config.default_timeout;
   protocol::call_info info;
   info.deadline_ms = static_cast<std::uint32_t>(
       std::min<std::int64_t>(timeout.count(), std::numeric_limits<std::uint32_t>::max()));
   request.meta.call = std::move(info);
   auto pending = std::make_shared<detail::pending_call>();
   pending->done = std::move(done);
-  const auto id = c.allocate_id();
-  caf::anon_send(impl_->dispatcher, detail::call_atom::value, c.actor(), id, std::move(request),
+  caf::anon_send(core.dispatcher, detail::call_atom::value, conn, id, std::move(request),
                  static_cast<std::uint64_t>(timeout.count()), std::move(pending));
+}
+
+}  // namespace
+
+void endpoint::call(actors::connection& c, actors::outgoing_message request,
+                    std::chrono::milliseconds timeout, std::function<void(reply)> done) {
+  serve(c);
+  make_call(*impl_, c.actor(), c.allocate_id(), std::move(request), timeout, std::move(done));
+}
+
+caller_actor endpoint::caller(actors::connection& c) {
+  serve(c);
+  std::weak_ptr<detail::endpoint_core> core = impl_;
+  return detail::spawn_caller(impl_->rt->system(), [core, conn = c.actor(), ids = c.id_source()](
+                                                       actors::outgoing_message request,
+                                                       std::chrono::milliseconds timeout,
+                                                       std::function<void(reply)> done) {
+    auto live = core.lock();
+    if (!live || !ids) return done(reply::failed(status::unavailable, "the endpoint is gone"));
+    make_call(*live, conn, ids->allocate(), std::move(request), timeout, std::move(done));
+  });
 }
 
 std::future<reply> endpoint::call(actors::connection& c, actors::outgoing_message request,

@@ -1,7 +1,7 @@
 // Clients over TCP on loopback: calls through a client, reconnection after the server went away
 // (with the calls made meanwhile waiting for the new connection), failing at once when told not
 // to wait, deadlines of waiting calls, and giving up after max_attempts.
-// Covers app/src/client.cpp and app/src/client_actor.cpp.
+// Covers app/src/client.cpp and app/src/client_actor.cpp (and client::caller()).
 
 #include <netcore/actors/errors.hpp>
 #include <netcore/actors/runtime.hpp>
@@ -174,4 +174,25 @@ TEST_F(client_test, destroying_the_client_answers_the_calls_that_wait) {
   client_.reset();
   auto r = wait(f);
   EXPECT_EQ(r.code, status::unavailable);
+}
+
+TEST_F(client_test, actors_call_through_its_caller_and_hear_unavailable_once_it_is_gone) {
+  start_server();
+  // Made with a connector alone: the default configuration (reconnecting, calls waiting).
+  client_ = std::make_unique<client>(*rt_, *client_ep_, tcp_connector(*rt_, "127.0.0.1", port_));
+  auto caller = client_->caller();
+  auto call_through = [&](std::string_view text) {
+    caf::scoped_actor self{*sys_};
+    reply out = reply::failed(status::internal, "no reply received");
+    self->request(caller, 20s, call_atom::value, text_message("echo", text), caf::timespan{10s})
+        .receive([&](reply& r) { out = std::move(r); },
+                 [&](caf::error& e) { out = reply::failed(status::internal, to_string(e)); });
+    return out;
+  };
+  auto r = call_through("from an actor");
+  ASSERT_TRUE(r.ok()) << to_string(r.code) << ": " << r.reason;
+  EXPECT_EQ(r.text(), "from an actor");
+  client_.reset();
+  auto gone = call_through("after the client");
+  EXPECT_EQ(gone.code, status::unavailable) << gone.reason;
 }

@@ -296,6 +296,33 @@ TEST_F(server_test, a_budget_of_requests_being_answered_holds_the_rest_back) {
   held.clear();
 }
 
+TEST_F(server_test, a_request_whose_body_went_to_a_file_holds_no_memory_budget) {
+  ep_ = std::make_unique<endpoint>(*rt_, [] {
+    endpoint_config e;
+    e.max_active_bytes = 512 + 256;  // one 512 B request in memory
+    return e;
+  }());
+  test::held_calls held;
+  ASSERT_FALSE(ep_->handle_async("hold", held.keep()));
+  server_config cfg;
+  cfg.connection.storage.memory_threshold = 4096;  // larger bodies go to files
+  start(cfg);
+  auto& c = connect();
+  // Two 64 KiB requests spilled to files, then one in memory: all three run at once.
+  std::vector<std::future<reply>> replies;
+  for (int i = 0; i < 2; ++i)
+    replies.push_back(client_->call(c, text_message("hold", std::string(64 << 10, 'f')), 30s));
+  replies.push_back(client_->call(c, text_message("hold", std::string(512, 'm')), 30s));
+  ASSERT_TRUE(held.wait(3));
+  EXPECT_EQ(ep_->stats().waiting_requests, 0u);
+  for (std::size_t i = 0; i < 3; ++i) EXPECT_TRUE(held.at(i).reply(response::text("ok")));
+  for (auto& f : replies) {
+    ASSERT_EQ(f.wait_for(10s), std::future_status::ready);
+    EXPECT_TRUE(f.get().ok());
+  }
+  held.clear();
+}
+
 TEST_F(server_test, a_request_withdrawn_while_waiting_for_admission_never_starts) {
   ep_ = std::make_unique<endpoint>(*rt_, [] {
     endpoint_config e;

@@ -15,6 +15,10 @@
 #include <system_error>
 #include <vector>
 
+namespace netcore::session {
+struct id_source;
+}  // namespace netcore::session
+
 namespace netcore::actors {
 
 /// Why connection::receive() returned no message.
@@ -96,6 +100,11 @@ class connection {
   /// connection ended, with the reason (clean, or runtime_errc::drain_timeout when `deadline`
   /// passed with messages in flight, which then failed). Idempotent.
   connection_closed close(std::chrono::milliseconds deadline);
+  /// Waits until the connection ended (the peer closed it, an error, or a close() or abort()
+  /// from anywhere), at most `timeout`; returns why it ended, or nothing when it still runs.
+  /// A moved-from handle returns runtime_errc::closed at once.
+  std::optional<connection_closed>
+  wait_closed(std::chrono::milliseconds timeout = std::chrono::milliseconds::max());
   /// Ends at once: pending messages fail with runtime_errc::shutting_down. Returns immediately.
   void abort();
   /// Ends at once, telling the peer why: its GOAWAY carries `code` (e.g. wire_errc::refused) and
@@ -117,6 +126,10 @@ class connection {
   const connection_actor& actor() const;
   /// `n` fresh outgoing ids for (send_atom, id, msg) / (send_atom, first, batch) from actors.
   std::uint64_t allocate_id(std::uint64_t n = 1);
+  /// Where allocate_id() takes its ids from (session/core.hpp): shared with the connection's
+  /// actor, so a copy hands out ids for this connection after the handle is moved or gone.
+  /// Null for a moved-from connection.
+  std::shared_ptr<session::id_source> id_source() const;
   /// The transport, e.g. "tcp 127.0.0.1:4000".
   const std::string& describe() const;
   /// What the pre-session handshake established about the peer: psk_identity is the identity

@@ -131,6 +131,10 @@ class acceptor {
 class runtime {
  public:
   explicit runtime(caf::actor_system& sys, runtime_config config = {});
+  /// A runtime with an actor system of its own (configured by apply(): netcore's scheduler
+  /// settings and message types), for programs that do not use CAF otherwise; system() returns
+  /// it. It is destroyed with the runtime, after the runtime's connections.
+  explicit runtime(runtime_config config = {});
   ~runtime();
   runtime(const runtime&) = delete;
   runtime& operator=(const runtime&) = delete;
@@ -185,6 +189,8 @@ class runtime {
   std::size_t io_threads() const noexcept;
 
  private:
+  struct owned_system;
+  std::unique_ptr<owned_system> own_;  // first in, last out: outlives impl_
   std::unique_ptr<detail::runtime_impl> impl_;
 };
 

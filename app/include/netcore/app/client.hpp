@@ -69,6 +69,8 @@ class client {
  public:
   /// Starts connecting at once. Errors of the attempts show in stats() and in the calls.
   client(actors::runtime& rt, endpoint& ep, client_config config);
+  /// The same with the default configuration and `connect` (reconnecting, calls waiting).
+  client(actors::runtime& rt, endpoint& ep, connector connect);
   ~client();
   client(const client&) = delete;
   client& operator=(const client&) = delete;
@@ -81,6 +83,9 @@ class client {
   /// The same with a callback, called once on an actor's thread.
   void call(actors::outgoing_message request, std::chrono::milliseconds timeout,
             std::function<void(reply)> done);
+  /// A caller actor for actors (caller.hpp): each (call_atom, request, timeout) is answered
+  /// with the reply call() would give; after the client is destroyed, status::unavailable.
+  caller_actor caller();
   /// Sends a message without an answer on the current connection. Errors: runtime_errc::closed
   /// without one; as endpoint::send().
   std::error_code send(actors::outgoing_message message);

@@ -8,6 +8,7 @@
 #include <netcore/actors/runtime.hpp>
 #include <netcore/app/blueprint.hpp>
 #include <netcore/app/call.hpp>
+#include <netcore/app/caller.hpp>
 #include <netcore/app/events.hpp>
 #include <netcore/app/handlers.hpp>
 
@@ -29,12 +30,12 @@ struct endpoint_config {
   std::size_t max_active_calls = 65'536;
   /// Calls this side made that wait for their answers; beyond: status::unavailable at once.
   std::size_t max_pending_calls = 65'536;
-  /// Admission budgets: bytes of requests being answered (body + session::message_overhead
-  /// each), across all connections and per connection (0: unbounded). A delivery that finds a
-  /// budget used up waits, unanswered, until calls end: its connection then stops reading once
-  /// its own delivery_budget is reached, so what the endpoint holds stays below
-  /// max_active_bytes + (connections × connection_config::delivery_budget). Responses to this
-  /// side's calls never wait.
+  /// Admission budgets: memory of requests being answered (body + session::message_overhead
+  /// each; a body that went to a file counts its overhead only), across all connections and per
+  /// connection (0: unbounded). A delivery that finds a budget used up waits, unanswered, until
+  /// calls end: its connection then stops reading once its own delivery_budget is reached, so what
+  /// the endpoint holds stays below max_active_bytes + (connections ×
+  /// connection_config::delivery_budget). Responses to this side's calls never wait.
   std::uint64_t max_active_bytes = std::uint64_t{256} << 20;
   std::uint64_t max_active_bytes_per_connection = std::uint64_t{64} << 20;
   /// Where the endpoint reports what happens (event_names: started, connected, request,
@@ -103,6 +104,10 @@ class endpoint {
   /// The same with a callback, called once on an actor's thread (never inline).
   void call(actors::connection& c, actors::outgoing_message request,
             std::chrono::milliseconds timeout, std::function<void(reply)> done);
+  /// A caller actor for actors that call `route`s on the peer of `c` (caller.hpp): each
+  /// (call_atom, request, timeout) is answered with the reply call() would give. Serves `c`.
+  /// Calls made after the endpoint is destroyed are answered status::unavailable.
+  caller_actor caller(actors::connection& c);
   /// Sends a message without waiting for an answer (its route's handler runs; what it answers is
   /// dropped). Errors: as connection::send().
   std::error_code send(actors::connection& c, actors::outgoing_message message);
