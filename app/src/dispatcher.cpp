@@ -1,6 +1,7 @@
 #include "dispatcher.hpp"
 
 #include "chain.hpp"
+#include "runner.hpp"
 
 #include <netcore/app/task_scheduler_core.hpp>
 
@@ -71,6 +72,11 @@ struct dispatcher_state {
   bool draining = false;
   std::uint64_t drain_generation = 0;
   std::vector<caf::typed_response_promise<std::uint64_t>> drain_waiters;
+  // Runners that are free, and how many exist (at most max_runners; beyond, a call whose runners
+  // are all busy gets a one-shot actor). They quit when the dispatcher ends.
+  std::vector<caf::actor> idle_runners;
+  std::size_t runners = 0;
+  static constexpr std::size_t max_runners = 16;
 
   /// The endpoint is gone: every call still waiting hears so (no future is left broken, no
   /// callback uncalled).
@@ -104,13 +110,29 @@ void answer(dispatcher_ptr self, const call_state& c, response r) {
 /// throws is answered by the error handlers, else status::internal with the text.
 void run_handler(dispatcher_ptr self, std::shared_ptr<const routing> snapshot, resolution res,
                  bool blocking, const std::shared_ptr<call_state>& call) {
-  auto rs = std::make_shared<responder_state>();
-  rs->call = call;
-  call->answering = rs;
-  auto body = [snapshot = std::move(snapshot), res = std::move(res), call,
-               rs](caf::event_based_actor* worker) mutable {
-    run_chain(std::move(snapshot), std::move(res), call->make_request(call),
-              call_state::make_responder(std::move(rs)));
+  auto job = std::make_shared<runner_job>();
+  job->snapshot = std::move(snapshot);
+  job->res = std::move(res);
+  job->call = call;
+  job->rs = std::make_shared<responder_state>();
+  job->rs->call = call;
+  call->answering = job->rs;
+  auto& s = self->state;
+  if (!blocking && (!s.idle_runners.empty() || s.runners < s.max_runners)) {
+    caf::actor runner;
+    if (s.idle_runners.empty()) {
+      runner = spawn_runner(self->system(), caf::actor_cast<caf::actor>(self));
+      ++s.runners;
+    } else {
+      runner = std::move(s.idle_runners.back());
+      s.idle_runners.pop_back();
+    }
+    self->send(runner, run_atom::value, std::move(job));
+    return;
+  }
+  // A blocking route, or every runner busy: an actor of its own (detached when blocking).
+  auto body = [job = std::move(job)](caf::event_based_actor* worker) mutable {
+    job->run();
     worker->quit();
   };
   if (blocking)
@@ -448,6 +470,9 @@ caf::actor spawn_dispatcher(caf::actor_system& sys, std::shared_ptr<routing_hold
                                                add_deadline(self, at, deadline_of{true, key})});
           self->send(conn, actors::send_atom::value, id, std::move(msg));
           rearm(self);
+        },
+        [self](runner_idle_atom) {
+          self->state.idle_runners.push_back(caf::actor_cast<caf::actor>(self->current_sender()));
         },
         [self](expire_atom, std::uint64_t generation) {
           auto& s = self->state;

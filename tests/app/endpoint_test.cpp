@@ -1,6 +1,7 @@
 // Endpoints over real connections (TCP on loopback): routes, request/response paired by the
 // protocol, statuses, deadlines and cancellation, handlers that throw or forget to answer.
-// Covers app/src/endpoint.cpp, app/src/dispatcher.cpp, app/src/call.cpp and app/src/payload.cpp.
+// Covers app/src/endpoint.cpp, app/src/dispatcher.cpp, app/src/runner.cpp, app/src/call.cpp and
+// app/src/payload.cpp.
 
 #include <netcore/actors/runtime.hpp>
 #include <netcore/actors/scheduler_settings.hpp>
@@ -164,6 +165,34 @@ TEST_F(endpoint_test, a_blocking_handler_does_not_hold_up_the_others) {
     ASSERT_EQ(f.wait_for(10s), std::future_status::ready);
     EXPECT_EQ(f.get().text(), "unblocked");
   }
+}
+
+TEST_F(endpoint_test, a_handler_runner_busy_with_a_slow_handler_gets_no_other_call) {
+  // A slow handler on a route not marked blocking holds one CAF worker and the runner it runs
+  // in; calls meanwhile go to other runners (or actors of their own), never behind it.
+  std::atomic<bool> entered{false}, release{false};
+  ASSERT_FALSE(server_->handle("slow", [&](const request&) {
+    entered = true;
+    for (int i = 0; i < 20'000 && !release.load(); ++i) std::this_thread::sleep_for(1ms);
+    return response::text("slow done");
+  }));
+  ASSERT_FALSE(server_->handle("quick", [](const request& r) { return response::text(r.text()); }));
+  connect();
+  // Warm the runners up first, so the slow call lands in a runner that is reused later.
+  for (int i = 0; i < 40; ++i) ASSERT_TRUE(call("quick", "warm").ok());
+  auto slow = client_->call(client_conn_, text_message("slow", ""), 30s);
+  while (!entered.load()) std::this_thread::yield();
+  std::vector<std::future<reply>> quick;
+  for (int i = 0; i < 100; ++i)
+    quick.push_back(client_->call(client_conn_, text_message("quick", std::to_string(i)), 20s));
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_EQ(quick[i].wait_for(15s), std::future_status::ready) << "call " << i << " waited";
+    EXPECT_EQ(quick[i].get().text(), std::to_string(i));
+  }
+  EXPECT_FALSE(release.load());
+  release = true;
+  ASSERT_EQ(slow.wait_for(10s), std::future_status::ready);
+  EXPECT_EQ(slow.get().text(), "slow done");
 }
 
 namespace {

@@ -308,10 +308,12 @@ TEST_F(server_test, a_request_whose_body_went_to_a_file_holds_no_memory_budget) 
   cfg.connection.storage.memory_threshold = 4096;  // larger bodies go to files
   start(cfg);
   auto& c = connect();
-  // Two 64 KiB requests spilled to files, then one in memory: all three run at once.
+  // Two 64 KiB requests spilled to files (in memory, the first would fill the budget and hold the
+  // second back), then one in memory: all three run at once.
   std::vector<std::future<reply>> replies;
   for (int i = 0; i < 2; ++i)
     replies.push_back(client_->call(c, text_message("hold", std::string(64 << 10, 'f')), 30s));
+  ASSERT_TRUE(held.wait(2));
   replies.push_back(client_->call(c, text_message("hold", std::string(512, 'm')), 30s));
   ASSERT_TRUE(held.wait(3));
   EXPECT_EQ(ep_->stats().waiting_requests, 0u);
