@@ -7,6 +7,7 @@
 using namespace netcore;
 
 int main() {
+  app::stop_signals stop;  // from here on, SIGINT / SIGTERM wait for stop.wait()
   actors::runtime rt;
   app::endpoint ep{rt};
   ep.handle("message1", [](const app::request& r) {
@@ -19,5 +20,5 @@ int main() {
   });
   app::server srv{rt, ep};
   if (!srv.listen_tcp("localhost", 8080)) return 1;
-  app::wait_for_stop_signal();
+  stop.wait();
 }

@@ -161,11 +161,15 @@ connection_stats connection::stats() const {
 
 std::optional<connection_closed> connection::wait_closed(std::chrono::milliseconds timeout) {
   if (!shared_) return connection_closed{runtime_errc::closed, {}, {}};
-  auto ended = std::make_shared<std::promise<caf::error>>();
-  auto future = ended->get_future();
-  // Called at once when the actor is gone already.
-  caf::actor_cast<caf::abstract_actor*>(shared_->impl)
-      ->attach_functor([ended](const caf::error& why) { ended->set_value(why); });
+  auto& s = *shared_;
+  std::call_once(s.end_watch_once, [&s] {
+    auto ended = std::make_shared<std::promise<caf::error>>();
+    s.end_watch = ended->get_future().share();
+    // Called at once when the actor is gone already.
+    caf::actor_cast<caf::abstract_actor*>(s.impl)->attach_functor(
+        [ended](const caf::error& why) { ended->set_value(why); });
+  });
+  auto future = s.end_watch;
   if (timeout != std::chrono::milliseconds::max() &&
       future.wait_for(timeout) != std::future_status::ready)
     return std::nullopt;

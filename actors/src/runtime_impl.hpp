@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -35,6 +36,10 @@ struct connection_shared {
   transports::peer_identity peer;
   std::atomic<bool> sink_attached{false};
   std::atomic<bool> closed{false};
+  /// Ready once the connection's actor is gone (connection::wait_closed()); made by the first
+  /// wait, so the actor carries one watcher however often it is waited for.
+  std::once_flag end_watch_once;
+  std::shared_future<caf::error> end_watch;
 };
 
 struct runtime_impl {

@@ -3,6 +3,8 @@
 #include <caf/all.hpp>
 
 #include <atomic>
+#include <chrono>
+#include <limits>
 #include <memory>
 #include <unordered_map>
 
@@ -18,7 +20,22 @@ struct caller_state {
   call_function make_call;
   std::uint64_t next_key = 0;
   std::unordered_map<std::uint64_t, caf::typed_response_promise<reply>> waiting;
+  /// The caller actor was stopped (an exit message) with calls open: their callers hear so (a
+  /// response promise destroyed undelivered would tell them nothing in CAF 0.17).
+  ~caller_state() {
+    for (auto& [key, promise] : waiting)
+      promise.deliver(reply::failed(status::unavailable, "the caller actor was stopped"));
+  }
 };
+
+// A CAF timeout as the call's: rounded up to whole milliseconds (a positive one never becomes 0,
+// which means the default), at most what the wire carries.
+std::chrono::milliseconds call_timeout(caf::timespan t) {
+  if (t <= caf::timespan::zero()) return std::chrono::milliseconds{0};
+  constexpr auto most = std::chrono::milliseconds{std::numeric_limits<std::uint32_t>::max()};
+  if (t >= most) return most;
+  return std::chrono::ceil<std::chrono::milliseconds>(t);
+}
 
 // Carries one reply back to the caller actor, which delivers it on its own thread. Dropped
 // without a reply (the call was lost with an actor that went away), it answers unavailable.
@@ -53,7 +70,7 @@ caller_impl::behavior_type caller_behavior(caller_impl::stateful_pointer<caller_
         auto promise = self->make_response_promise<reply>();
         s.waiting.emplace(key, promise);
         auto route = std::make_shared<reply_route>(caf::actor_cast<caller_impl>(self), key);
-        s.make_call(std::move(msg), std::chrono::duration_cast<std::chrono::milliseconds>(timeout),
+        s.make_call(std::move(msg), call_timeout(timeout),
                     [route](reply r) { route->send(std::move(r)); });
         return promise;
       },

@@ -7,6 +7,9 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
+#include <limits>
+
 namespace netcore::app {
 
 struct client::impl {
@@ -23,6 +26,14 @@ connector tcp_connector(actors::runtime& rt, std::string host, std::uint16_t por
 connector unix_connector(actors::runtime& rt, std::string path, actors::connection_config config) {
   return [&rt, path = std::move(path), config] { return rt.connect_unix(path, config); };
 }
+
+namespace {
+// A call's timeout in milliseconds, 0 (the default) to what the wire carries (2^32 - 1).
+std::uint64_t wire_timeout(std::chrono::milliseconds t) {
+  return static_cast<std::uint64_t>(
+      std::clamp<std::int64_t>(t.count(), 0, std::numeric_limits<std::uint32_t>::max()));
+}
+}  // namespace
 
 client::client(actors::runtime& rt, endpoint& ep, client_config config)
     : impl_(std::make_shared<impl>()) {
@@ -63,8 +74,7 @@ void client::call(actors::outgoing_message request, std::chrono::milliseconds ti
   auto d = std::make_shared<detail::client_done>();
   d->fn = std::move(done);
   caf::anon_send(impl_->actor, detail::cl_call_atom::value, std::move(request),
-                 static_cast<std::uint64_t>(std::max<std::int64_t>(0, timeout.count())),
-                 std::move(d));
+                 wire_timeout(timeout), std::move(d));
 }
 
 caller_actor client::caller() {
@@ -77,8 +87,7 @@ caller_actor client::caller() {
         // A client that is gone drops the message, and with it `done`: the caller then hears
         // status::unavailable.
         caf::anon_send(actor, detail::cl_call_atom::value, std::move(request),
-                       static_cast<std::uint64_t>(std::max<std::int64_t>(0, timeout.count())),
-                       std::move(d));
+                       wire_timeout(timeout), std::move(d));
       });
 }
 

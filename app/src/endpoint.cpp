@@ -121,9 +121,10 @@ void make_call(detail::endpoint_core& core, const actors::connection_actor& conn
                actors::outgoing_message request, std::chrono::milliseconds timeout,
                std::function<void(reply)> done) {
   if (timeout.count() <= 0) timeout = core.config.default_timeout;
+  // At most what the wire carries (about 49 days), so no deadline overflows the clock.
+  timeout = std::min(timeout, std::chrono::milliseconds{std::numeric_limits<std::uint32_t>::max()});
   protocol::call_info info;
-  info.deadline_ms = static_cast<std::uint32_t>(
-      std::min<std::int64_t>(timeout.count(), std::numeric_limits<std::uint32_t>::max()));
+  info.deadline_ms = static_cast<std::uint32_t>(timeout.count());
   request.meta.call = std::move(info);
   auto pending = std::make_shared<detail::pending_call>();
   pending->done = std::move(done);

@@ -19,7 +19,9 @@ namespace {
 std::atomic<int> signal_write_fd{-1};
 static_assert(std::atomic<int>::is_always_lock_free);
 int signal_read_fd = -1;
-std::atomic<bool> waiting{false};
+std::atomic<bool> taken{false};  // a stop_signals is active
+struct sigaction old_int {
+}, old_term{};
 
 extern "C" void on_stop_signal(int signo) {
   const int saved = errno;
@@ -31,21 +33,24 @@ extern "C" void on_stop_signal(int signo) {
   errno = saved;
 }
 
-bool make_pipe_once() {
+// 0, or the errno of the failed pipe2().
+int make_pipe_once() {
   static std::once_flag once;
-  static bool made = false;
+  static int error = 0;
   std::call_once(once, [] {
     int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) return;
+    if (::pipe2(fds, O_CLOEXEC) != 0) {
+      error = errno;
+      return;
+    }
     ::fcntl(fds[1], F_SETFL, ::fcntl(fds[1], F_GETFL) | O_NONBLOCK);
     signal_read_fd = fds[0];
     signal_write_fd.store(fds[1]);
-    made = true;
   });
-  return made;
+  return error;
 }
 
-// Drops bytes of signals that came after an earlier wait ended.
+// Drops bytes of signals that came while no stop_signals was active.
 void drain_stale() {
   pollfd p{signal_read_fd, POLLIN, 0};
   char buf[64];
@@ -55,35 +60,48 @@ void drain_stale() {
 
 }  // namespace
 
-int wait_for_stop_signal() {
-  if (waiting.exchange(true)) {
-    errno = EBUSY;
-    return -1;
+stop_signals::stop_signals() {
+  if (taken.exchange(true)) {
+    error_ = EBUSY;
+    return;
   }
-  if (!make_pipe_once()) {
-    const int saved = errno;
-    waiting.store(false);
-    errno = saved;
-    return -1;
+  if ((error_ = make_pipe_once()) != 0) {
+    taken.store(false);
+    return;
   }
   drain_stale();
   struct sigaction action {};
   action.sa_handler = on_stop_signal;
   sigemptyset(&action.sa_mask);
   action.sa_flags = SA_RESTART;
-  struct sigaction old_int {
-  }, old_term{};
   ::sigaction(SIGINT, &action, &old_int);
   ::sigaction(SIGTERM, &action, &old_term);
+  active_ = true;
+}
+
+stop_signals::~stop_signals() {
+  if (!active_) return;
+  ::sigaction(SIGINT, &old_int, nullptr);
+  ::sigaction(SIGTERM, &old_term, nullptr);
+  taken.store(false);
+}
+
+int stop_signals::wait() {
+  if (!active_) {
+    errno = error_;
+    return -1;
+  }
   char byte = 0;
   ssize_t n = 0;
   do {
     n = ::read(signal_read_fd, &byte, 1);
   } while (n < 0 && errno == EINTR);
-  ::sigaction(SIGINT, &old_int, nullptr);
-  ::sigaction(SIGTERM, &old_term, nullptr);
-  waiting.store(false);
   return n == 1 ? static_cast<unsigned char>(byte) : -1;
+}
+
+int wait_for_stop_signal() {
+  stop_signals signals;
+  return signals.wait();
 }
 
 }  // namespace netcore::app

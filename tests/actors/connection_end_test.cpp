@@ -62,6 +62,9 @@ TEST_F(connection_end_test, the_wait_returns_when_the_peer_ends_the_connection) 
 }
 
 TEST_F(connection_end_test, an_end_before_the_wait_is_returned_at_once) {
+  // Both HELLOs exchanged first: the GOAWAY then carries its text to an open session.
+  ASSERT_TRUE(a_.send(actors::outgoing_message::from_text("hello", "there")));
+  ASSERT_TRUE(b_.receive(10s));
   a_.abort(protocol::errc::refused, "not today");
   auto here = a_.wait_closed(20s);
   ASSERT_TRUE(here);

@@ -9,6 +9,7 @@
 #include "endpoint_support.hpp"
 
 #include <string>
+#include <thread>
 
 using namespace netcore;
 using namespace netcore::app;
@@ -26,12 +27,11 @@ class caller_test : public endpoint_pair {
 
   /// Calls `route` through `caller` from a scoped actor and returns what came back.
   reply call_through(const caller_actor& caller, std::string route, std::string_view body,
-                     std::chrono::milliseconds timeout = 0ms) {
+                     caf::timespan timeout = caf::timespan{0}) {
     caf::scoped_actor self{*sys_};
     reply out = reply::failed(status::internal, "no reply received");
     self->request(caller, 20s, call_atom::value,
-                  actors::outgoing_message::from_text(std::move(route), body),
-                  caf::timespan{timeout})
+                  actors::outgoing_message::from_text(std::move(route), body), timeout)
         .receive([&](reply& r) { out = std::move(r); },
                  [&](caf::error& e) { out = reply::failed(status::internal, to_string(e)); });
     return out;
@@ -108,4 +108,24 @@ TEST_F(caller_test, a_call_on_a_connection_that_ended_answers_unavailable) {
   client_conn_.close();
   auto r = call_through(caller, "echo", "after the close");
   EXPECT_EQ(r.code, status::unavailable) << r.reason;
+}
+
+TEST_F(caller_test, a_caller_stopped_with_calls_open_answers_them_unavailable) {
+  connect();
+  auto caller = client_->caller(client_conn_);
+  std::thread stopper{[&] {
+    if (held_.wait(1)) caf::anon_send_exit(caller, caf::exit_reason::user_shutdown);
+  }};
+  auto r = call_through(caller, "hold", "open when the caller stops", 20s);
+  stopper.join();
+  EXPECT_EQ(r.code, status::unavailable) << r.reason;
+  EXPECT_NE(r.reason.find("caller actor was stopped"), std::string::npos) << r.reason;
+}
+
+TEST_F(caller_test, a_timeout_below_a_millisecond_is_not_the_default) {
+  connect();
+  auto caller = client_->caller(client_conn_);
+  // 0.3 ms rounds up to 1 ms (not 0, which would mean the 30 s default): the held call fails.
+  auto r = call_through(caller, "hold", "too short", std::chrono::microseconds{300});
+  EXPECT_EQ(r.code, status::deadline_exceeded) << r.reason;
 }

@@ -169,11 +169,17 @@ TEST_F(endpoint_test, a_blocking_handler_does_not_hold_up_the_others) {
 
 TEST_F(endpoint_test, a_handler_runner_busy_with_a_slow_handler_gets_no_other_call) {
   // A slow handler on a route not marked blocking holds one CAF worker and the runner it runs
-  // in; calls meanwhile go to other runners (or actors of their own), never behind it.
-  std::atomic<bool> entered{false}, release{false};
-  ASSERT_FALSE(server_->handle("slow", [&](const request&) {
-    entered = true;
-    for (int i = 0; i < 20'000 && !release.load(); ++i) std::this_thread::sleep_for(1ms);
+  // in; calls meanwhile go to other runners (or actors of their own), never behind it. The flags
+  // are shared with the handler, which may outlive a failed test by its 20 s.
+  auto entered = std::make_shared<std::atomic<bool>>(false);
+  auto release = std::make_shared<std::atomic<bool>>(false);
+  struct releaser {
+    std::shared_ptr<std::atomic<bool>> flag;
+    ~releaser() { *flag = true; }
+  } guard{release};
+  ASSERT_FALSE(server_->handle("slow", [entered, release](const request&) {
+    *entered = true;
+    for (int i = 0; i < 20'000 && !release->load(); ++i) std::this_thread::sleep_for(1ms);
     return response::text("slow done");
   }));
   ASSERT_FALSE(server_->handle("quick", [](const request& r) { return response::text(r.text()); }));
@@ -181,7 +187,9 @@ TEST_F(endpoint_test, a_handler_runner_busy_with_a_slow_handler_gets_no_other_ca
   // Warm the runners up first, so the slow call lands in a runner that is reused later.
   for (int i = 0; i < 40; ++i) ASSERT_TRUE(call("quick", "warm").ok());
   auto slow = client_->call(client_conn_, text_message("slow", ""), 30s);
-  while (!entered.load()) std::this_thread::yield();
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (!entered->load() && std::chrono::steady_clock::now() < until) std::this_thread::yield();
+  ASSERT_TRUE(entered->load());
   std::vector<std::future<reply>> quick;
   for (int i = 0; i < 100; ++i)
     quick.push_back(client_->call(client_conn_, text_message("quick", std::to_string(i)), 20s));
@@ -189,8 +197,8 @@ TEST_F(endpoint_test, a_handler_runner_busy_with_a_slow_handler_gets_no_other_ca
     ASSERT_EQ(quick[i].wait_for(15s), std::future_status::ready) << "call " << i << " waited";
     EXPECT_EQ(quick[i].get().text(), std::to_string(i));
   }
-  EXPECT_FALSE(release.load());
-  release = true;
+  EXPECT_FALSE(release->load());
+  *release = true;
   ASSERT_EQ(slow.wait_for(10s), std::future_status::ready);
   EXPECT_EQ(slow.get().text(), "slow done");
 }
