@@ -68,7 +68,7 @@ void BM_crc32c(benchmark::State& state) {
     benchmark::DoNotOptimize(crc);
   }
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * buf.size()));
-  state.SetLabel(np::crc32c_uses_hardware() ? "sse4.2" : "table");
+  state.SetLabel(np::crc32c_implementation());
 }
 BENCHMARK(BM_crc32c)->Apply(sizes);
 

@@ -24,5 +24,5 @@ write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/netcoreConfigVersio
                                  COMPATIBILITY SameMinorVersion)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/netcoreConfig.cmake
               ${CMAKE_CURRENT_BINARY_DIR}/netcoreConfigVersion.cmake cmake/FindCAF.cmake
-              cmake/Findxxhash.cmake cmake/Findzstd.cmake
+              cmake/Findxxhash.cmake cmake/Findzstd.cmake cmake/Findisal.cmake
         DESTINATION ${_netcore_cmake_dir})

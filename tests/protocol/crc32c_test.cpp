@@ -104,6 +104,16 @@ TEST(Crc32c, UsesHardwareWhenTheCpuHasSse42) {
   EXPECT_EQ(crc32c_uses_hardware(), crc32c_uses_hardware());
 }
 
+// The name in reports says what runs: ISA-L when the build has it, then SSE4.2 or the table.
+TEST(Crc32c, ImplementationNameSaysWhatRuns) {
+  const std::string name = netcore::protocol::crc32c_implementation();
+  EXPECT_EQ(name.find("sse4.2") != std::string::npos, crc32c_uses_hardware()) << name;
+  EXPECT_EQ(name.find("table") != std::string::npos, !crc32c_uses_hardware()) << name;
+#if NETCORE_TEST_HAVE_ISAL
+  EXPECT_NE(name.find("isa-l"), std::string::npos) << name;
+#endif
+}
+
 // Every short length at every alignment, against the bitwise reference and each other.
 TEST(Crc32c, ShortLengthsAllAlignmentsAgree) {
   std::mt19937_64 rng(0x5EED0001);
@@ -126,7 +136,8 @@ TEST(Crc32c, LargeBuffersAtRandomOffsetsAgree) {
   const std::size_t max_len = 300'000;
   const byte_buffer buf = random_bytes(rng, max_len + 64);
   std::vector<std::size_t> lengths;
-  for (std::size_t base : {96u, 192u, 768u, 1536u, 12288u, 24576u, 16384u, 65536u, 262144u}) {
+  for (std::size_t base :
+       {96u, 192u, 256u, 768u, 1024u, 1536u, 4096u, 12288u, 24576u, 16384u, 65536u, 262144u}) {
     for (std::size_t delta = 0; delta <= 16; ++delta) {
       lengths.push_back(base + delta);
       lengths.push_back(base - delta);
