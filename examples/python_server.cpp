@@ -7,7 +7,7 @@
 using namespace netcore;
 
 int main() {
-  app::stop_signals stop;  // from here on, SIGINT / SIGTERM wait for stop.wait()
+  app::stop_signals stop;  // first: from here on, SIGINT / SIGTERM wait for stop.wait()
   actors::runtime rt;
   app::endpoint ep{rt};
   ep.handle("message1", [](const app::request& r) {

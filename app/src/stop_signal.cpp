@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 namespace netcore::app {
@@ -69,7 +70,21 @@ stop_signals::stop_signals() {
     taken.store(false);
     return;
   }
+  sigset_t both;
+  sigemptyset(&both);
+  sigaddset(&both, SIGINT);
+  sigaddset(&both, SIGTERM);
+  signal_fd_ = ::signalfd(-1, &both, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (signal_fd_ < 0) {
+    error_ = errno;
+    taken.store(false);
+    return;
+  }
   drain_stale();
+  // Threads started from here on inherit the blocked mask: the signals stay pending for the
+  // signalfd. Threads that run already may take them; the handler forwards them to the pipe.
+  mask_owner_ = ::pthread_self();
+  ::pthread_sigmask(SIG_BLOCK, &both, &old_mask_);
   struct sigaction action {};
   action.sa_handler = on_stop_signal;
   sigemptyset(&action.sa_mask);
@@ -83,6 +98,13 @@ stop_signals::~stop_signals() {
   if (!active_) return;
   ::sigaction(SIGINT, &old_int, nullptr);
   ::sigaction(SIGTERM, &old_term, nullptr);
+  // Signals still pending for the signalfd are dropped with it, not delivered when unblocked.
+  signalfd_siginfo info{};
+  while (::read(signal_fd_, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+  }
+  ::close(signal_fd_);
+  if (::pthread_equal(mask_owner_, ::pthread_self()) != 0)
+    ::pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
   taken.store(false);
 }
 
@@ -91,12 +113,23 @@ int stop_signals::wait() {
     errno = error_;
     return -1;
   }
-  char byte = 0;
-  ssize_t n = 0;
-  do {
-    n = ::read(signal_read_fd, &byte, 1);
-  } while (n < 0 && errno == EINTR);
-  return n == 1 ? static_cast<unsigned char>(byte) : -1;
+  for (;;) {
+    pollfd fds[2] = {{signal_fd_, POLLIN, 0}, {signal_read_fd, POLLIN, 0}};
+    const int n = ::poll(fds, 2, -1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    if ((fds[0].revents & POLLIN) != 0) {
+      signalfd_siginfo info{};
+      if (::read(signal_fd_, &info, sizeof info) == static_cast<ssize_t>(sizeof info))
+        return static_cast<int>(info.ssi_signo);
+    }
+    if ((fds[1].revents & POLLIN) != 0) {
+      char byte = 0;
+      if (::read(signal_read_fd, &byte, 1) == 1) return static_cast<unsigned char>(byte);
+    }
+  }
 }
 
 int wait_for_stop_signal() {

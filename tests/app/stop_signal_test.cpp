@@ -1,6 +1,7 @@
-// Taking SIGINT / SIGTERM: a signal raised after a stop_signals was made is returned by its
-// wait() (also when it came before the wait, on any thread) and does not end the process; the
-// handlers that were there before are back afterwards; a second one at the same time is
+// Taking SIGINT / SIGTERM: a signal that came after a stop_signals was made is returned by its
+// wait() (also when it came before the wait), through the signalfd or, from threads started
+// before it, through the handler; it does not end the process; the handlers that were there
+// before are back afterwards; nothing is left for a later one; a second one at the same time is
 // inactive.
 // Covers app/src/stop_signal.cpp.
 
@@ -10,8 +11,14 @@
 
 #include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <csignal>
+#include <mutex>
 #include <thread>
+#include <vector>
+
+#include <sys/types.h>
+#include <unistd.h>
 
 namespace {
 
@@ -57,11 +64,12 @@ TEST_F(stop_signal_test, a_signal_is_kept_for_the_wait_and_the_handlers_come_bac
     errno = 0;
     EXPECT_EQ(second.wait(), -1);
     EXPECT_EQ(errno, EBUSY);
-    // Raised before the wait: kept; the process lives on.
+    // Raised before the wait: kept (blocked on this thread, read from the signalfd); the
+    // process lives on.
     ASSERT_EQ(::raise(SIGTERM), 0);
     EXPECT_EQ(signals.wait(), SIGTERM);
-    // Raised on another thread while this one waits.
-    std::thread other{[] { ::raise(SIGINT); }};
+    // Sent to the process from a thread started afterwards (it inherited the blocked mask).
+    std::thread other{[] { ::kill(::getpid(), SIGINT); }};
     EXPECT_EQ(signals.wait(), SIGINT);
     other.join();
   }
@@ -70,16 +78,74 @@ TEST_F(stop_signal_test, a_signal_is_kept_for_the_wait_and_the_handlers_come_bac
   EXPECT_EQ(current_handler(SIGINT), earlier_handler);
 }
 
-TEST_F(stop_signal_test, a_signal_from_before_is_not_taken_by_a_later_guard) {
+namespace {
+
+/// A thread started before any stop_signals (its signal mask lets both signals in): it raises
+/// the signals it is given, on itself, so they reach the process's handler.
+class early_thread {
+ public:
+  early_thread() : thread_{[this] { run(); }} {}
+  ~early_thread() {
+    {
+      std::lock_guard<std::mutex> guard{mutex_};
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  /// Returns once both were raised (their handler has run).
+  void raise_twice(int signo) {
+    std::unique_lock<std::mutex> guard{mutex_};
+    const auto target = raised_ + 2;
+    pending_.push_back(signo);
+    pending_.push_back(signo);
+    cv_.notify_all();
+    cv_.wait(guard, [&] { return raised_ >= target; });
+  }
+
+ private:
+  void run() {
+    std::unique_lock<std::mutex> guard{mutex_};
+    for (;;) {
+      cv_.wait(guard, [&] { return done_ || !pending_.empty(); });
+      if (pending_.empty()) return;
+      const int signo = pending_.front();
+      pending_.erase(pending_.begin());
+      guard.unlock();
+      ::raise(signo);  // the handler runs before raise() returns (the signal is unblocked here)
+      guard.lock();
+      ++raised_;
+      cv_.notify_all();
+    }
+  }
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::vector<int> pending_;
+  std::size_t raised_ = 0;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
+TEST_F(stop_signal_test, threads_from_before_forward_through_the_handler_and_leave_nothing_behind) {
+  early_thread early;
   {
     netcore::app::stop_signals first;
     ASSERT_TRUE(first.active());
-    ASSERT_EQ(::raise(SIGTERM), 0);
-    ASSERT_EQ(::raise(SIGTERM), 0);
-    EXPECT_EQ(first.wait(), SIGTERM);  // the second stays unread
+    early.raise_twice(SIGTERM);  // through the handler: two bytes in the pipe
+    EXPECT_EQ(first.wait(), SIGTERM);
+    EXPECT_EQ(first.wait(), SIGTERM);
   }
-  netcore::app::stop_signals later;
-  ASSERT_TRUE(later.active());
-  ASSERT_EQ(::raise(SIGINT), 0);
-  EXPECT_EQ(later.wait(), SIGINT);  // not the SIGTERM left over from before
+  {
+    netcore::app::stop_signals later;
+    ASSERT_TRUE(later.active());
+    early.raise_twice(SIGINT);
+    EXPECT_EQ(later.wait(), SIGINT);
+  }  // the second SIGINT is left in the pipe for no one
+  netcore::app::stop_signals last;
+  ASSERT_TRUE(last.active());
+  ASSERT_EQ(::raise(SIGTERM), 0);
+  EXPECT_EQ(last.wait(), SIGTERM);  // not the SIGINT left over from before
+  EXPECT_EQ(earlier_handler_saw.load(), 0);
 }
