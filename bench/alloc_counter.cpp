@@ -19,6 +19,8 @@ inline void count() noexcept {
 }
 }  // namespace
 
+// Sanitizers bring their own allocators: there nothing is interposed (and nothing counted).
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 extern "C" void* malloc(std::size_t size) {
   count();
   return __libc_malloc(size);
@@ -33,6 +35,7 @@ extern "C" void* realloc(void* p, std::size_t size) {
   count();
   return __libc_realloc(p, size);
 }
+#endif
 
 namespace netcore::bench {
 
